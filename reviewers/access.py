@@ -1,0 +1,51 @@
+"""Who may see what in the back office. Views use these and never check access inline."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from reviewers import unlock
+from tipline.models import Tip
+
+
+def reviewer_required(view):
+    """Password and a verified TOTP code in this session; anything less goes to the login."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_verified()):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def key_unlocked_required(view):
+    """As reviewer_required, and the reviewer's key passphrase is unlocked for this session.
+
+    The passphrase is handed to the view as ``request.key_passphrase``.
+    """
+
+    @reviewer_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        secret = unlock.passphrase(request)
+        if secret is None:
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('reviewers:unlock')}?{query}")
+        request.key_passphrase = secret
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def readable_tips(user):
+    """Tips of the desks ``user`` is a member of. Staff status grants nothing here."""
+    return Tip.objects.filter(desk__memberships__user=user)

@@ -1,0 +1,8 @@
+from reviewers import unlock
+
+
+def key_state(request):
+    """Whether the reviewer's key is unlocked in this session (for the navigation bar)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {"unlocked": False}
+    return {"unlocked": unlock.passphrase(request) is not None}

@@ -1,0 +1,45 @@
+import getpass
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from reviewers.provisioning import ProvisioningError, create_reviewer
+
+
+def secret_from_env_or_prompt(variable: str, prompt: str) -> str:
+    value = os.environ.get(variable)
+    if value:
+        return value
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} (again): ") != first:
+        raise CommandError("the two entries differ")
+    return first
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a reviewer with a TOTP device and a passphrase-protected key pair. The "
+        "password and key passphrase come from TIPLINE_PASSWORD and TIPLINE_KEY_PASSPHRASE, "
+        "or are asked for."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument(
+            "--desk",
+            action="append",
+            default=[],
+            dest="desks",
+            help="slug of a desk to join (repeatable)",
+        )
+
+    def handle(self, username, desks, **options):
+        password = secret_from_env_or_prompt("TIPLINE_PASSWORD", "Password")
+        passphrase = secret_from_env_or_prompt("TIPLINE_KEY_PASSPHRASE", "Key passphrase")
+        try:
+            reviewer = create_reviewer(username, password, passphrase, desks)
+        except ProvisioningError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Reviewer {username!r} created, key {reviewer.fingerprint}.")
+        self.stdout.write("Add this to an authenticator app (it is shown only now):")
+        self.stdout.write(reviewer.otpauth_uri)

@@ -1,0 +1,20 @@
+"""URLs of the back office. Served only by the back-office process (TIPLINE_SITE=backoffice)."""
+
+from django.urls import include, path
+
+from reviewers import views
+
+routes = [
+    path("", views.inbox, name="inbox"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("key/unlock/", views.unlock_key, name="unlock"),
+    path("key/lock/", views.lock_key, name="lock"),
+    path("tips/<int:pk>/", views.tip_detail, name="tip"),
+    path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
+]
+
+urlpatterns = [path("", include((routes, "reviewers"), namespace="reviewers"))]
+
+handler404 = "reviewers.views.page_not_found"
+handler500 = "reviewers.views.server_error"

@@ -1,0 +1,130 @@
+"""Back-office views. Every view but login is behind reviewer_required (password + TOTP)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from reviewers import unlock
+from reviewers.access import key_unlocked_required, readable_tips, reviewer_required
+from reviewers.audit import log_action
+from reviewers.forms import LoginForm, UnlockForm
+from reviewers.tips import open_attachment, open_tip
+from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
+from tipline.models import Attachment
+
+
+def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        auth_login(request, form.user)
+        otp_login(request, form.device)
+        log_action(form.user, "reviewer.login")
+        return redirect(_safe_next(request))
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "reviewers/login.html", {"form": form, "next": _safe_next(request)}, status=status
+    )
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    response = redirect("reviewers:login")
+    if request.user.is_authenticated:
+        log_action(request.user, "reviewer.logout")
+    unlock.forget_passphrase(request, response)
+    auth_logout(request)
+    return response
+
+
+@reviewer_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    tips = readable_tips(request.user).select_related("desk", "assignee")
+    if request.GET.get("mine"):
+        tips = tips.filter(assignee=request.user)
+    page = Paginator(tips, 50).get_page(request.GET.get("page"))
+    return render(request, "reviewers/inbox.html", {"page": page})
+
+
+@reviewer_required
+@require_http_methods(["GET", "POST"])
+def unlock_key(request: HttpRequest) -> HttpResponse:
+    form = UnlockForm(request.POST or None)
+    key = getattr(request.user, "reviewer_key", None)
+    if key is None:
+        return render(request, "reviewers/unlock.html", {"form": None}, status=403)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_passphrase(key.fingerprint, form.cleaned_data["passphrase"])
+        except DecryptionError:
+            log_action(request.user, "key.unlock_failed")
+            form.add_error("passphrase", "This passphrase does not unlock your key.")
+        else:
+            response = redirect(_safe_next(request))
+            unlock.remember_passphrase(request, response, form.cleaned_data["passphrase"])
+            log_action(request.user, "key.unlock")
+            return response
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "reviewers/unlock.html", {"form": form, "next": _safe_next(request)}, status=status
+    )
+
+
+@reviewer_required
+@require_POST
+def lock_key(request: HttpRequest) -> HttpResponse:
+    response = redirect("reviewers:inbox")
+    unlock.forget_passphrase(request, response)
+    log_action(request.user, "key.lock")
+    return response
+
+
+@key_unlocked_required
+@require_GET
+def tip_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
+    try:
+        opened = open_tip(request.user, tip, request.key_passphrase)
+    except BadPassphraseError:
+        return redirect("reviewers:unlock")
+    return render(request, "reviewers/tip.html", {"opened": opened, "tip": tip})
+
+
+@key_unlocked_required
+@require_GET
+def attachment_download(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    tip = get_object_or_404(readable_tips(request.user), pk=pk)
+    attachment = get_object_or_404(Attachment, tip=tip, storage_name=name)
+    try:
+        file_name, stream = open_attachment(request.user, tip, attachment, request.key_passphrase)
+    except DecryptionError:
+        raise Http404("not readable with your key") from None
+    response = StreamingHttpResponse(stream, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
+    return response
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "reviewers/error.html", {"message": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "reviewers/error.html", {"message": "Server error."}, status=500)

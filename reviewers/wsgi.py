@@ -1,0 +1,10 @@
+"""WSGI entry point of the back office (gunicorn reviewers.wsgi)."""
+
+import os
+
+os.environ["TIPLINE_SITE"] = "backoffice"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tipline.settings")
+
+from django.core.wsgi import get_wsgi_application
+
+application = get_wsgi_application()

@@ -1,0 +1,11 @@
+"""The Celery application shared by the worker, beat and both sites (which only enqueue)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tipline.settings")
+
+app = Celery("tipline")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["tipline"])

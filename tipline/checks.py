@@ -1,0 +1,37 @@
+"""Start-up checks: refuse to run when a security precondition is missing."""
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from tipline import crypto
+
+
+@register(Tags.security, deploy=False)
+def check_gnupg(app_configs=None, **kwargs):
+    errors = []
+    if shutil.which(settings.GPG_BINARY) is None:
+        return [
+            Error(
+                f"GnuPG binary {settings.GPG_BINARY!r} not found.",
+                hint="Install gnupg (apt-get install gnupg) or set TIPLINE_GPG_BINARY.",
+                id="tipline.E001",
+            )
+        ]
+    home = Path(settings.PUBLIC_GNUPG_HOME)
+    if settings.PUBLIC and crypto.secret_key_fingerprints(home):
+        errors.append(
+            Error(
+                f"The public site's GnuPG home {home} contains a secret key.",
+                hint="The public site must hold public keys only. Move the secret key to the back "
+                "office and delete it from this keyring.",
+                id="tipline.E002",
+            )
+        )
+    if settings.PUBLIC and settings.REVIEWER_GNUPG_ROOT is not None:
+        errors.append(
+            Error("The public site must not know where reviewer keys live.", id="tipline.E003")
+        )
+    return errors

@@ -1,0 +1,353 @@
+"""Every call to GnuPG goes through this module.
+
+Key model:
+
+* The public site encrypts to reviewers' *public* keys, imported from the database into a
+  keyring that holds nothing else (``settings.PUBLIC_GNUPG_HOME``).
+* Each reviewer's secret key lives in a GnuPG home of its own under
+  ``settings.REVIEWER_GNUPG_ROOT`` (back office only), protected by a passphrase only the
+  reviewer knows. One home per key means a passphrase can only ever unlock its own key.
+* gpg-agent is configured never to cache a passphrase, so a decryption without the passphrase
+  fails even a moment after one with it.
+
+Plaintext only ever travels through pipes between this process and gpg, never through a file.
+Small payloads go through python-gnupg; streams (uploads and downloads of any size) talk to the
+same gpg binary over pipes directly, because python-gnupg reads them from a file object in a
+helper thread that stalls, rather than fails, when gpg exits early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import gnupg
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Options for every gpg call. Keys are pinned by fingerprint from our own database, so the web
+# of trust is not consulted; the random seed file is skipped because concurrent gpg processes
+# serialize on its lock (a quarter of a second each time).
+COMMON_OPTIONS = ["--no-random-seed-file", "--trust-model", "always", "--no-auto-key-locate"]
+AGENT_CONF = (
+    "# Written by Tipline. Never cache a passphrase: each decryption needs the reviewer's own.\n"
+    "default-cache-ttl 0\n"
+    "max-cache-ttl 0\n"
+    "allow-loopback-pinentry\n"
+)
+STREAM_CHUNK = 1024 * 1024
+
+
+class CryptoError(Exception):
+    """GnuPG failed; the message never contains plaintext."""
+
+
+class NoRecipientsError(CryptoError):
+    """There is nobody to encrypt to (for example, a desk with no reviewers)."""
+
+
+class DecryptionError(CryptoError):
+    """The data could not be decrypted with this key and passphrase."""
+
+
+class BadPassphraseError(DecryptionError):
+    """The passphrase does not unlock the key."""
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    fingerprint: str
+    armored: str
+
+
+def prepare_home(home: Path) -> Path:
+    """Create a private GnuPG home whose agent never caches passphrases."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(home, 0o700)
+    conf = home / "gpg-agent.conf"
+    if not conf.exists() or conf.read_text() != AGENT_CONF:
+        conf.write_text(AGENT_CONF)
+    return home
+
+
+def _gpg(home: Path) -> gnupg.GPG:
+    prepare_home(home)
+    return gnupg.GPG(gpgbinary=settings.GPG_BINARY, gnupghome=str(home), options=COMMON_OPTIONS)
+
+
+def _check_passphrase_format(passphrase: str) -> None:
+    if not passphrase or "\n" in passphrase or "\r" in passphrase or "\0" in passphrase:
+        raise BadPassphraseError("passphrase is empty or contains a line break")
+
+
+# --- Public keyring (both sites) ------------------------------------------------------------
+
+_known_fingerprints: dict[Path, set[str]] = {}
+_keyring_lock = threading.Lock()
+
+
+def public_home() -> Path:
+    return Path(settings.PUBLIC_GNUPG_HOME)
+
+
+def ensure_public_keys(keys: Iterable[PublicKey]) -> list[str]:
+    """Import any of ``keys`` missing from the public keyring; return their fingerprints.
+
+    A key whose material does not match its recorded fingerprint is refused, so a tampered
+    database row cannot swap in an attacker's key under a reviewer's fingerprint.
+    """
+    keys = list(keys)
+    home = public_home()
+    with _keyring_lock:
+        known = _known_fingerprints.get(home)
+        wanted = {key.fingerprint for key in keys}
+        if known is None or not wanted <= known:
+            known = {k["fingerprint"] for k in _gpg(home).list_keys()}
+            _known_fingerprints[home] = known
+        for key in keys:
+            if key.fingerprint in known:
+                continue
+            result = _gpg(home).import_keys(key.armored)
+            imported = {r.get("fingerprint") for r in result.results if r.get("fingerprint")}
+            if imported != {key.fingerprint}:
+                if imported:
+                    _gpg(home).delete_keys(sorted(imported))
+                raise CryptoError(f"key material does not match fingerprint {key.fingerprint}")
+            known.add(key.fingerprint)
+    return [key.fingerprint for key in keys]
+
+
+def encrypt_bytes(data: bytes, keys: Iterable[PublicKey]) -> bytes:
+    """Encrypt ``data`` to every key in ``keys`` (binary OpenPGP message)."""
+    fingerprints = ensure_public_keys(keys)
+    if not fingerprints:
+        raise NoRecipientsError("no recipient keys")
+    result = _gpg(public_home()).encrypt(data, fingerprints, armor=False, always_trust=True)
+    if not result.ok:
+        raise CryptoError(f"encryption failed: {result.status}")
+    return result.data
+
+
+class StreamEncryptor:
+    """Encrypt a stream of chunks straight into ``output`` without buffering it.
+
+    Memory stays bounded by the pipe and one chunk, whatever the total size; the plaintext
+    exists only in this process's memory and in gpg's.
+    """
+
+    def __init__(self, keys: Iterable[PublicKey], output: Path) -> None:
+        fingerprints = ensure_public_keys(keys)
+        if not fingerprints:
+            raise NoRecipientsError("no recipient keys")
+        self.output = output
+        self.bytes_in = 0
+        args = [
+            settings.GPG_BINARY,
+            "--batch",
+            "--no-tty",
+            "--quiet",
+            "--homedir",
+            str(public_home()),
+            *COMMON_OPTIONS,
+            "--compress-algo",
+            "none",
+            "--output",
+            str(output),
+            "--encrypt",
+        ]
+        for fingerprint in fingerprints:
+            args += ["--recipient", fingerprint]
+        self._process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self._stderr: list[bytes] = []
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+
+    def _drain_stderr(self) -> None:
+        assert self._process.stderr is not None
+        self._stderr.append(self._process.stderr.read())
+
+    def write(self, chunk: bytes) -> None:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(chunk)
+        except (BrokenPipeError, ValueError) as exc:
+            self.abort()
+            raise CryptoError("gpg stopped while encrypting a stream") from exc
+        self.bytes_in += len(chunk)
+
+    def finish(self) -> int:
+        """Close the stream, wait for gpg, make the ciphertext durable; return its size."""
+        assert self._process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        code = self._process.wait()
+        self._drain.join()
+        if code != 0:
+            self._remove_output()
+            raise CryptoError(f"gpg exited with {code} while encrypting a stream")
+        with open(self.output, "rb") as handle:
+            os.fsync(handle.fileno())
+        return self.output.stat().st_size
+
+    def abort(self) -> None:
+        """Stop gpg and remove any partial output."""
+        if self._process.poll() is None:
+            self._process.kill()
+        try:
+            if self._process.stdin:
+                self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+        self._process.wait()
+        self._remove_output()
+
+    def _remove_output(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.output.unlink()
+
+
+# --- Reviewer keys (back office only) --------------------------------------------------------
+
+
+def reviewer_home(fingerprint: str) -> Path:
+    """The GnuPG home holding one reviewer's secret key; refused outside the back office."""
+    root = settings.REVIEWER_GNUPG_ROOT
+    if root is None:
+        raise CryptoError("reviewer keys are not available on this site")
+    if len(fingerprint) != 40 or not all(c in "0123456789ABCDEF" for c in fingerprint):
+        raise CryptoError("malformed fingerprint")
+    return Path(root) / fingerprint[-16:]
+
+
+def generate_reviewer_key(passphrase: str) -> PublicKey:
+    """Create a passphrase-protected key pair in a new reviewer home; return its public half."""
+    _check_passphrase_format(passphrase)
+    root = settings.REVIEWER_GNUPG_ROOT
+    if root is None:
+        raise CryptoError("reviewer keys can only be generated in the back office")
+    staging = prepare_home(Path(root) / f".new{secrets.token_hex(4)}")
+    gpg = _gpg(staging)
+    key_input = gpg.gen_key_input(
+        key_type="EDDSA",
+        key_curve="ed25519",
+        key_usage="sign",
+        subkey_type="ECDH",
+        subkey_curve="cv25519",
+        subkey_usage="encrypt",
+        name_real="Tipline reviewer key",
+        expire_date=0,
+        passphrase=passphrase,
+    )
+    result = gpg.gen_key(key_input)
+    if not result.fingerprint:
+        stop_agent(staging)
+        raise CryptoError(f"key generation failed: {result.status}")
+    fingerprint = result.fingerprint
+    armored = gpg.export_keys(fingerprint)
+    stop_agent(staging)
+    staging.rename(reviewer_home(fingerprint))
+    return PublicKey(fingerprint=fingerprint, armored=armored)
+
+
+def check_passphrase(fingerprint: str, passphrase: str) -> None:
+    """Raise BadPassphraseError unless ``passphrase`` unlocks the reviewer's key."""
+    _check_passphrase_format(passphrase)
+    home = reviewer_home(fingerprint)
+    if not home.is_dir():
+        raise DecryptionError("no secret key for this reviewer on this server")
+    result = _gpg(home).sign(b"unlock", keyid=fingerprint, passphrase=passphrase, detach=True)
+    if not result.data:
+        raise BadPassphraseError("the passphrase does not unlock this key")
+
+
+def decrypt_bytes(data: bytes, fingerprint: str, passphrase: str) -> bytes:
+    """Decrypt a message with a reviewer's key and passphrase."""
+    _check_passphrase_format(passphrase)
+    home = reviewer_home(fingerprint)
+    result = _gpg(home).decrypt(data, passphrase=passphrase)
+    if not result.ok:
+        raise DecryptionError(f"decryption failed: {result.status}")
+    return result.data
+
+
+def decrypt_file_stream(path: Path, fingerprint: str, passphrase: str) -> Iterator[bytes]:
+    """Return an iterator over the plaintext of the encrypted file at ``path``.
+
+    The first chunk is read before returning, so a wrong passphrase or a key that cannot open
+    the file raises here rather than half-way through a download.
+    """
+    _check_passphrase_format(passphrase)
+    home = prepare_home(reviewer_home(fingerprint))
+    read_fd, write_fd = os.pipe()
+    args = [
+        settings.GPG_BINARY,
+        "--batch",
+        "--no-tty",
+        "--quiet",
+        "--homedir",
+        str(home),
+        *COMMON_OPTIONS,
+        "--pinentry-mode",
+        "loopback",
+        "--passphrase-fd",
+        str(read_fd),
+        "--decrypt",
+        str(path),
+    ]
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(read_fd,),
+    )
+    os.close(read_fd)
+    with os.fdopen(write_fd, "w") as passphrase_pipe:
+        passphrase_pipe.write(passphrase + "\n")
+    assert process.stdout is not None
+    first = process.stdout.read(STREAM_CHUNK)
+    if not first and process.wait() != 0:
+        raise DecryptionError("decryption failed")
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            chunk = first
+            while chunk:
+                yield chunk
+                chunk = process.stdout.read(STREAM_CHUNK)
+            if process.wait() != 0:
+                raise DecryptionError("decryption failed part-way through the file")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+
+    return chunks()
+
+
+def secret_key_fingerprints(home: Path) -> list[str]:
+    """Fingerprints of the secret keys in ``home`` (used to prove the public keyring has none)."""
+    if not home.is_dir():
+        return []
+    return [key["fingerprint"] for key in _gpg(home).list_keys(secret=True)]
+
+
+def stop_agent(home: Path) -> None:
+    """Stop the gpg-agent serving ``home``, if any."""
+    subprocess.run(
+        ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )

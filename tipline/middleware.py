@@ -1,0 +1,52 @@
+"""Middleware that both sites run first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+# Everything in a request that could identify or fingerprint the person sending it. Removing it
+# here, before any other code runs, means no view, log record or error report can store it.
+IDENTIFYING_META = (
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "HTTP_USER_AGENT",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_CLIENT_IP",
+    "HTTP_TRUE_CLIENT_IP",
+    "HTTP_CF_CONNECTING_IP",
+    "HTTP_REFERER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_DNT",
+)
+PLACEHOLDER_ADDRESS = "0.0.0.0"  # noqa: S104  (a placeholder value, not a bind address)
+
+
+def forget_client_identity(get_response: Callable[[HttpRequest], HttpResponse]):
+    def middleware(request: HttpRequest) -> HttpResponse:
+        for key in IDENTIFYING_META:
+            request.META.pop(key, None)
+        # Some libraries expect an address; give them one that identifies nobody.
+        request.META["REMOTE_ADDR"] = PLACEHOLDER_ADDRESS
+        return get_response(request)
+
+    return middleware
+
+
+def private_by_default(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Nothing either site serves may be kept by a browser or proxy cache, except static files."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+    return middleware

@@ -1,0 +1,334 @@
+"""Settings for both Tipline sites, read from the environment.
+
+Every value comes from an environment variable through the small typed helpers below; every
+variable is documented in docs/configuration.md. The same module serves the public site and the
+back office: ``TIPLINE_SITE`` picks the URLconf, the middleware and which secrets are loaded.
+Defaults are safe for a single machine: SQLite and a filesystem broker under the data dir.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Return ``$NAME``, or the contents of the file named by ``$NAME_FILE``, or ``default``."""
+    if name in os.environ:
+        return os.environ[name]
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    return default
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use true or false")
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a whole number") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+def read_or_create_secret(path: Path, nbytes: int = 50) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) on first use.
+
+    Several processes may start at once; the secret is written to a private temporary name and
+    linked into place, so exactly one value wins and every process reads that one.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(nbytes))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()
+
+
+SITE = env("TIPLINE_SITE", "public")
+if SITE not in ("public", "backoffice"):
+    raise ImproperlyConfigured(f"TIPLINE_SITE={SITE!r}: use 'public' or 'backoffice'")
+PUBLIC = SITE == "public"
+
+DATA_DIR = Path(env("TIPLINE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+# Each site has its own secret key: the public site must not be able to forge or read the back
+# office's sessions, nor the cookie that carries a reviewer's key passphrase.
+SECRET_KEY = env("SECRET_KEY") or read_or_create_secret(DATA_DIR / "secrets" / f"{SITE}-secret-key")
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "tipline",
+    "reviewers",
+]
+
+# The first middleware removes client identity from every request before anything (logging,
+# error reports, views) can see it. Sessions and authentication exist only in the back office;
+# the public site needs no user session to take a tip.
+MIDDLEWARE = [
+    "tipline.middleware.forget_client_identity",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "tipline.middleware.private_by_default",
+]
+if PUBLIC:
+    MIDDLEWARE += [
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+    ROOT_URLCONF = "tipline.urls_public"
+else:
+    MIDDLEWARE += [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django_otp.middleware.OTPMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+    ROOT_URLCONF = "reviewers.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csrf",
+            ]
+            + (
+                []
+                if PUBLIC
+                else [
+                    "django.contrib.auth.context_processors.auth",
+                    "reviewers.context_processors.key_state",
+                ]
+            ),
+        },
+    }
+]
+
+WSGI_APPLICATION = "tipline.wsgi_public.application" if PUBLIC else "reviewers.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tipline.sqlite3'}", conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers and the writer work at once; synchronous=FULL makes a commit durable
+    # before the tipster sees a receipt; IMMEDIATE avoids lock upgrades failing under load.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;PRAGMA busy_timeout=20000",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if env("TIPLINE_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env("TIPLINE_TEST_DATABASE_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "reviewers:login"
+LOGIN_REDIRECT_URL = "reviewers:inbox"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ar", "العربية")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_COOKIE_NAME = "tipline_language"
+LANGUAGE_COOKIE_SAMESITE = "Strict"
+LANGUAGE_COOKIE_HTTPONLY = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Transport security --------------------------------------------------------------------
+# TIPLINE_HTTPS is on unless the site is reached over plain HTTP on loopback for development.
+# An onion address counts as HTTPS here: Tor Browser treats it as a secure context.
+HTTPS = envbool("TIPLINE_HTTPS", True)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Preloading commits the whole domain to HTTPS for browsers' lifetimes: the operator's call.
+SECURE_HSTS_PRELOAD = envbool("TIPLINE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_NAME = "tipline_backoffice_session"
+CSRF_COOKIE_NAME = f"tipline_{SITE}_csrf"
+# CSRF failures are shown on the tipster's page in their language rather than Django's default.
+CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
+# A reviewer's session ends after eight hours or when the browser closes.
+SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# TLS terminates at the reverse proxy (clearnet) or at Tor (onion); neither forwards a client
+# address, and the redirect to HTTPS is the proxy's job. See docs/operations.md.
+# W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.
+SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
+if env("TIPLINE_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+
+# --- Uploads ---------------------------------------------------------------------------------
+MAX_ATTACHMENT_BYTES = envint("TIPLINE_MAX_ATTACHMENT_MB", 500) * 1024 * 1024
+MAX_MESSAGE_CHARS = envint("TIPLINE_MAX_MESSAGE_CHARS", 100_000)
+# Non-file form fields stay in memory and are bounded here; files never touch Django's upload
+# handlers that write to disk (see tipline/uploads.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_MESSAGE_CHARS * 4 + 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
+FILE_UPLOAD_HANDLERS = ["tipline.uploads.SkipFilesUploadHandler"]
+
+# --- GnuPG -------------------------------------------------------------------------------------
+GPG_BINARY = env("TIPLINE_GPG_BINARY", "gpg")
+# The public site's home holds public keys only. The back office keeps one home per reviewer,
+# each holding that reviewer's passphrase-protected secret key.
+GNUPG_DIR = DATA_DIR / "gnupg"
+PUBLIC_GNUPG_HOME = Path(env("TIPLINE_PUBLIC_GNUPG_HOME", str(GNUPG_DIR / "public")))
+REVIEWER_GNUPG_ROOT = (
+    None if PUBLIC else Path(env("TIPLINE_REVIEWER_GNUPG_ROOT", str(GNUPG_DIR / "reviewers")))
+)
+ENCRYPTED_FILES_DIR = Path(env("TIPLINE_FILES_DIR", str(DATA_DIR / "files")))
+
+# --- Codenames ---------------------------------------------------------------------------------
+CODENAME_WORDS = envint("TIPLINE_CODENAME_WORDS", 7)
+# A site-wide pepper mixed into the codename hash; it must be backed up with the database and
+# shared by every public-site process. The back office never needs it.
+CODENAME_PEPPER = None
+if PUBLIC:
+    CODENAME_PEPPER = env("TIPLINE_CODENAME_PEPPER") or read_or_create_secret(
+        DATA_DIR / "secrets" / "codename-pepper"
+    )
+
+# --- Celery ------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _queue_dir = DATA_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "queue"),
+        "data_folder_out": str(_queue_dir / "queue"),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A task is redelivered when a worker dies holding it; routing takes well under a second, so
+    # five minutes is a generous bound before another worker picks it up.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Enqueueing must not keep a tipster waiting when the broker is down: the sweeper re-enqueues.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unrouted-tips": {"task": "tipline.tasks.sweep_unrouted", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+ROUTING_GRACE_SECONDS = envint("TIPLINE_ROUTING_GRACE_SECONDS", 120)
+
+# --- Logging -----------------------------------------------------------------------------------
+# Logs carry no request metadata: the formatter prints only the logger name and message, and the
+# identity middleware has already removed addresses and user agents from the request.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("TIPLINE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "gnupg": {"level": "WARNING"},
+    },
+}
+ADMINS = []

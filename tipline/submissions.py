@@ -1,0 +1,101 @@
+"""Taking a tip: encrypt, store durably, then enqueue routing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from tipline import codenames, crypto, storage
+from tipline.models import Attachment, Desk, Tip
+from tipline.uploads import EncryptedUpload
+
+logger = logging.getLogger(__name__)
+ENVELOPE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tip_id: int
+    codename: str
+
+
+def build_envelope(
+    desk: Desk, message: str, uploads: list[EncryptedUpload], language: str
+) -> bytes:
+    """The plaintext document that is encrypted as a whole: everything the tipster wrote."""
+    document = {
+        "version": ENVELOPE_VERSION,
+        "desk": desk.slug,
+        "language": language,
+        "message": message,
+        "attachments": [
+            {
+                "storage_name": upload.storage_name,
+                "file_name": upload.file_name,
+                "content_type": upload.content_type,
+                "bytes": upload.plaintext_bytes,
+            }
+            for upload in uploads
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def submit_tip(
+    desk: Desk,
+    message: str,
+    uploads: list[EncryptedUpload],
+    language: str,
+    keys: list[crypto.PublicKey],
+) -> Receipt:
+    """Store a tip and its already-encrypted files in one transaction; return the receipt.
+
+    ``keys`` must be the keys the files were encrypted to, so envelope and files always share
+    their readers. Routing is enqueued only after the commit; if the broker is down the tip
+    stays unrouted and the sweeper picks it up.
+    """
+    if not keys:
+        raise crypto.NoRecipientsError("desk has no reviewers")
+    envelope = crypto.encrypt_bytes(build_envelope(desk, message, uploads, language), keys)
+    codename = codenames.generate()
+    committed: list[str] = []
+    try:
+        with transaction.atomic():
+            tip = Tip.objects.create(
+                desk=desk,
+                codename_hash=codenames.codename_hash(codename),
+                envelope=envelope,
+                recipients=[key.fingerprint for key in keys],
+                language=language,
+            )
+            for upload in uploads:
+                Attachment.objects.create(
+                    tip=tip,
+                    storage_name=upload.storage_name,
+                    ciphertext_bytes=upload.ciphertext_bytes,
+                )
+                storage.commit(upload.storage_name)
+                committed.append(upload.storage_name)
+            transaction.on_commit(lambda: enqueue_routing(tip.pk))
+    except BaseException:
+        for name in committed:
+            storage.delete(name)
+        raise
+    return Receipt(tip_id=tip.pk, codename=codename)
+
+
+def enqueue_routing(tip_id: int) -> None:
+    """Ask a worker to route the tip; a broker outage only delays routing (see the sweeper)."""
+    from tipline.tasks import route_tip
+
+    try:
+        route_tip.apply_async(args=[tip_id], retry=True)
+    except Exception as exc:  # the broker is down or unreachable
+        logger.warning(
+            "routing of tip %s not enqueued (%s); the sweeper will retry",
+            tip_id,
+            type(exc).__name__,
+        )

@@ -1,0 +1,27 @@
+"""Celery tasks: thin wrappers that take ids and call idempotent functions."""
+
+from celery import shared_task
+from django.conf import settings
+
+from tipline import routing
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=None,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    autoretry_for=(Exception,),
+)
+def route_tip(self, tip_id: int) -> None:
+    routing.route(tip_id)
+
+
+@shared_task
+def sweep_unrouted() -> int:
+    """Re-enqueue tips that were accepted while the broker was unreachable."""
+    tip_ids = routing.unrouted_tip_ids(settings.ROUTING_GRACE_SECONDS)
+    for tip_id in tip_ids:
+        route_tip.delay(tip_id)
+    return len(tip_ids)

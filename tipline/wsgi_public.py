@@ -1,0 +1,10 @@
+"""WSGI entry point of the public site (gunicorn tipline.wsgi_public)."""
+
+import os
+
+os.environ["TIPLINE_SITE"] = "public"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tipline.settings")
+
+from django.core.wsgi import get_wsgi_application
+
+application = get_wsgi_application()
