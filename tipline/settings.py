@@ -106,31 +106,41 @@ INSTALLED_APPS = [
 # The first middleware removes client identity from every request before anything (logging,
 # error reports, views) can see it. Sessions and authentication exist only in the back office;
 # the public site needs no user session to take a tip.
-MIDDLEWARE = [
+COMMON_MIDDLEWARE = [
     "tipline.middleware.forget_client_identity",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "tipline.middleware.private_by_default",
 ]
-if PUBLIC:
-    MIDDLEWARE += [
+SITE_MIDDLEWARE = {
+    "public": [
+        *COMMON_MIDDLEWARE,
         "django.middleware.locale.LocaleMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    ]
-    ROOT_URLCONF = "tipline.urls_public"
-else:
-    MIDDLEWARE += [
+    ],
+    "backoffice": [
+        *COMMON_MIDDLEWARE,
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django_otp.middleware.OTPMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    ]
-    ROOT_URLCONF = "reviewers.urls"
+    ],
+}
+SITE_URLCONF = {"public": "tipline.urls_public", "backoffice": "reviewers.urls"}
+SITE_CONTEXT_PROCESSORS = {
+    "public": [],
+    "backoffice": [
+        "django.contrib.auth.context_processors.auth",
+        "reviewers.context_processors.key_state",
+    ],
+}
+MIDDLEWARE = SITE_MIDDLEWARE[SITE]
+ROOT_URLCONF = SITE_URLCONF[SITE]
 
 TEMPLATES = [
     {
@@ -142,15 +152,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.csrf",
-            ]
-            + (
-                []
-                if PUBLIC
-                else [
-                    "django.contrib.auth.context_processors.auth",
-                    "reviewers.context_processors.key_state",
-                ]
-            ),
+                *SITE_CONTEXT_PROCESSORS[SITE],
+            ],
         },
     }
 ]
@@ -204,6 +207,7 @@ LANGUAGE_COOKIE_HTTPONLY = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

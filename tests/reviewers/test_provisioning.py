@@ -1,0 +1,64 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from reviewers.models import AuditEvent
+from tipline import crypto
+from tipline.models import Desk, ReviewerKey
+
+
+def test_createdesk_creates_a_desk(backoffice, capsys):
+    call_command("createdesk", "crypto", "--name", "Cryptocurrency theft")
+    assert Desk.objects.get(slug="crypto").name == "Cryptocurrency theft"
+
+
+def test_createreviewer_creates_a_key_pair_and_totp_device(backoffice, monkeypatch, capsys):
+    Desk.objects.create(slug="cyber", name="Cyber")
+    monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-for-dana")
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "dana's own key passphrase")
+    call_command("createreviewer", "dana", "--desk", "cyber")
+    out = capsys.readouterr().out
+    assert "otpauth://totp/" in out
+    key = ReviewerKey.objects.get(user__username="dana")
+    assert key.user.desks.get().slug == "cyber"
+    assert key.user.check_password("a-strong-password-for-dana")
+    home = crypto.reviewer_home(key.fingerprint)
+    try:
+        assert crypto.secret_key_fingerprints(home) == [key.fingerprint]
+        crypto.check_passphrase(key.fingerprint, "dana's own key passphrase")
+        with pytest.raises(crypto.BadPassphraseError):
+            crypto.check_passphrase(key.fingerprint, "another passphrase")
+    finally:
+        crypto.stop_agent(home)
+    assert "dana's own key passphrase" not in out
+    assert AuditEvent.objects.filter(action="reviewer.create").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "passphrase", "error"),
+    [
+        ("short", "a long enough passphrase", "too short"),
+        ("a-strong-password-1", "short", "at least 12"),
+        ("a-strong-password-1", "a-strong-password-1", "must differ"),
+    ],
+)
+def test_createreviewer_refuses_weak_secrets(backoffice, monkeypatch, password, passphrase,
+                                             error):
+    monkeypatch.setenv("TIPLINE_PASSWORD", password)
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", passphrase)
+    with pytest.raises(CommandError, match=error):
+        call_command("createreviewer", "erin")
+    assert not ReviewerKey.objects.exists()
+
+
+def test_createreviewer_refuses_an_unknown_desk(backoffice, monkeypatch):
+    monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-1")
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "a long enough passphrase")
+    with pytest.raises(CommandError, match="no such desk"):
+        call_command("createreviewer", "erin", "--desk", "nope")
+
+
+def test_createreviewer_refuses_to_run_on_the_public_site(public_site, monkeypatch):
+    monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-1")
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "a long enough passphrase")
+    with pytest.raises(CommandError, match="back office"):
+        call_command("createreviewer", "erin")

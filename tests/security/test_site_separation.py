@@ -1,0 +1,97 @@
+"""Invariant 1: the public site and the back office are separate, and the public site holds no
+key that can decrypt a tip. Each site is started as its own Python process, as in production."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import short_tempdir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+from django.urls import get_resolver
+client = Client(raise_request_exception=False, SERVER_NAME="localhost")
+paths = json.loads(sys.argv[1])
+result = {
+    "statuses": {p: client.get(p).status_code for p in paths},
+    "backoffice_modules": sorted(m for m in sys.modules if m.startswith("reviewers.")
+                                 and m.split(".")[1] in ("views", "urls", "access", "unlock",
+                                                         "tips", "forms")),
+    "reviewer_root": str(settings.REVIEWER_GNUPG_ROOT),
+    "urlconf": settings.ROOT_URLCONF,
+    "route_names": sorted(str(p.pattern) for p in get_resolver().url_patterns),
+}
+print(json.dumps(result))
+"""
+
+BACKOFFICE_PATHS = ["/login/", "/logout/", "/key/unlock/", "/key/lock/", "/tips/1/",
+                    "/tips/1/files/" + "0" * 32 + "/", "/admin/", "/audit/"]
+
+
+def run_probe(site: str, data_dir: Path, paths: list[str]) -> dict:
+    env = dict(os.environ, TIPLINE_SITE=site, TIPLINE_DATA_DIR=str(data_dir),
+               DJANGO_SETTINGS_MODULE="tipline.settings", DATABASE_URL=f"sqlite:///{data_dir}/db")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
+                   check=True)
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(paths)], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def data_dir():
+    return short_tempdir()
+
+
+def test_the_public_site_serves_no_back_office_url(data_dir):
+    result = run_probe("public", data_dir, BACKOFFICE_PATHS)
+    assert set(result["statuses"].values()) == {404}
+    assert result["urlconf"] == "tipline.urls_public"
+
+
+def test_the_public_site_never_imports_back_office_code(data_dir):
+    result = run_probe("public", data_dir, ["/", "/submit/x/", "/login/"])
+    assert result["backoffice_modules"] == []
+
+
+def test_the_public_site_knows_no_reviewer_key_location(data_dir):
+    assert run_probe("public", data_dir, ["/"])["reviewer_root"] == "None"
+
+
+def test_the_back_office_serves_its_own_urls_and_not_the_public_ones(data_dir):
+    result = run_probe("backoffice", data_dir, ["/login/", "/submit/x/"])
+    assert result["statuses"] == {"/login/": 200, "/submit/x/": 404}
+
+
+def test_the_public_site_refuses_to_start_with_a_secret_key_in_its_keyring(data_dir, key_cache):
+    from tipline import crypto
+
+    public_home = data_dir / "bad-public-home"
+    public_home.mkdir()
+    alice = key_cache["alice"]
+    exported = subprocess.run(
+        ["gpg", "--homedir", str(alice.home), "--batch", "--pinentry-mode", "loopback",
+         "--passphrase", alice.passphrase, "--export-secret-keys", alice.fingerprint],
+        check=True, capture_output=True).stdout
+    subprocess.run(["gpg", "--homedir", str(public_home), "--batch", "--import"],
+                   input=exported, check=True, capture_output=True)
+    try:
+        env = dict(os.environ, TIPLINE_SITE="public", TIPLINE_DATA_DIR=str(data_dir),
+                   TIPLINE_PUBLIC_GNUPG_HOME=str(public_home),
+                   DATABASE_URL=f"sqlite:///{data_dir}/db")
+        check = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                               capture_output=True, text=True)
+        assert check.returncode != 0
+        assert "tipline.E002" in check.stderr
+    finally:
+        crypto.stop_agent(public_home)

@@ -1,0 +1,103 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from tipline import crypto
+
+pytestmark = pytest.mark.django_db
+
+
+def public(key):
+    return crypto.PublicKey(key.fingerprint, key.armored)
+
+
+def test_it_encrypts_to_every_key_and_each_reviewer_reads_with_own_passphrase(install_key):
+    alice, bob = install_key("alice"), install_key("bob")
+    ciphertext = crypto.encrypt_bytes(b"canary-7Qx", [public(alice), public(bob)])
+    assert b"canary-7Qx" not in ciphertext
+    assert crypto.decrypt_bytes(ciphertext, alice.fingerprint, alice.passphrase) == b"canary-7Qx"
+    assert crypto.decrypt_bytes(ciphertext, bob.fingerprint, bob.passphrase) == b"canary-7Qx"
+
+
+def test_it_refuses_another_reviewers_passphrase(install_key):
+    alice, bob = install_key("alice"), install_key("bob")
+    ciphertext = crypto.encrypt_bytes(b"secret", [public(alice), public(bob)])
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_bytes(ciphertext, alice.fingerprint, bob.passphrase)
+
+
+def test_it_does_not_cache_a_passphrase_after_a_decryption(install_key):
+    alice = install_key("alice")
+    ciphertext = crypto.encrypt_bytes(b"secret", [public(alice)])
+    assert crypto.decrypt_bytes(ciphertext, alice.fingerprint, alice.passphrase) == b"secret"
+    # Straight after, without the passphrase (no loopback) and with a wrong one: both refused.
+    gpg = crypto._gpg(crypto.reviewer_home(alice.fingerprint))
+    assert not gpg.decrypt(ciphertext).ok
+    with pytest.raises(crypto.BadPassphraseError):
+        crypto.check_passphrase(alice.fingerprint, "not the passphrase")
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_bytes(ciphertext, alice.fingerprint, "not the passphrase")
+
+
+def test_it_checks_a_passphrase(install_key):
+    alice = install_key("alice")
+    crypto.check_passphrase(alice.fingerprint, alice.passphrase)
+    with pytest.raises(crypto.BadPassphraseError):
+        crypto.check_passphrase(alice.fingerprint, "wrong")
+
+
+def test_it_refuses_key_material_that_does_not_match_its_fingerprint(install_key):
+    alice, bob = install_key("alice"), install_key("bob")
+    forged = crypto.PublicKey(alice.fingerprint, bob.armored)
+    with pytest.raises(crypto.CryptoError):
+        crypto.encrypt_bytes(b"secret", [forged])
+    assert bob.fingerprint not in {
+        k["fingerprint"] for k in crypto._gpg(crypto.public_home()).list_keys()
+    }
+
+
+def test_it_refuses_to_encrypt_to_nobody(gpg_dirs):
+    with pytest.raises(crypto.NoRecipientsError):
+        crypto.encrypt_bytes(b"secret", [])
+
+
+def test_it_streams_a_file_through_gpg_and_back(install_key, gpg_dirs):
+    alice = install_key("alice")
+    output = Path(gpg_dirs) / "out.gpg"
+    encryptor = crypto.StreamEncryptor([public(alice)], output)
+    chunk = os.urandom(1024 * 1024 - 1) + b"canary-stream"
+    for _ in range(8):
+        encryptor.write(chunk)
+    size = encryptor.finish()
+    assert size == output.stat().st_size > 8 * len(chunk)
+    assert b"canary-stream" not in output.read_bytes()
+    plain = b"".join(crypto.decrypt_file_stream(output, alice.fingerprint, alice.passphrase))
+    assert plain == chunk * 8
+
+
+def test_it_removes_partial_output_when_a_stream_is_aborted(install_key, gpg_dirs):
+    alice = install_key("alice")
+    output = Path(gpg_dirs) / "out.gpg"
+    encryptor = crypto.StreamEncryptor([public(alice)], output)
+    encryptor.write(b"x" * 100_000)
+    encryptor.abort()
+    assert not output.exists()
+
+
+def test_it_refuses_a_stream_download_with_a_wrong_passphrase(install_key, gpg_dirs):
+    alice = install_key("alice")
+    output = Path(gpg_dirs) / "out.gpg"
+    encryptor = crypto.StreamEncryptor([public(alice)], output)
+    encryptor.write(b"data")
+    encryptor.finish()
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_file_stream(output, alice.fingerprint, "wrong passphrase")
+
+
+def test_it_refuses_reviewer_keys_on_the_public_site(settings):
+    settings.REVIEWER_GNUPG_ROOT = None
+    with pytest.raises(crypto.CryptoError):
+        crypto.reviewer_home("A" * 40)
+    with pytest.raises(crypto.CryptoError):
+        crypto.generate_reviewer_key("a passphrase long enough")

@@ -1,0 +1,167 @@
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tipline import codenames
+from tipline.models import Attachment, Tip
+
+CANARY = "canary-submit-5d1f"
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.ENCRYPTED_FILES_DIR)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+def desk_with_reviewers(public_site, desk, make_reviewer):
+    make_reviewer("alice", desks=[desk], key="alice")
+    make_reviewer("bob", desks=[desk], key="bob")
+    return desk
+
+
+def upload(content: bytes, name: str = f"{CANARY}-report.txt"):
+    handle = io.BytesIO(content)
+    handle.name = name
+    return handle
+
+
+def test_it_lists_desks(client, public_site, desk):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"Cyber attacks" in response.content
+
+
+def test_it_stores_only_ciphertext_and_shows_a_codename(client, desk_with_reviewers, settings,
+                                                        key_cache):
+    response = client.post(
+        "/submit/cyber/",
+        {"message": f"message {CANARY}", "attachment": upload(f"file {CANARY}".encode())},
+    )
+    assert response.status_code == 200
+    codename = response.context["codename"]
+    assert len(codename.split()) == 7
+    tip = Tip.objects.get()
+    assert tip.codename_hash == codenames.codename_hash(codename)
+    assert codename not in tip.codename_hash
+    assert CANARY.encode() not in bytes(tip.envelope)
+    assert sorted(tip.recipients) == sorted(
+        [key_cache["alice"].fingerprint, key_cache["bob"].fingerprint]
+    )
+    attachment = Attachment.objects.get(tip=tip)
+    files = stored_files(settings)
+    assert [f.name for f in files] == [f"{attachment.storage_name}.gpg"]
+    for path in files:
+        assert CANARY.encode() not in path.read_bytes()
+
+
+def test_it_encrypts_the_message_file_name_and_file_for_the_desk(client, desk_with_reviewers,
+                                                                 key_cache):
+    from tipline import crypto, storage
+
+    client.post("/submit/cyber/", {"message": "hello", "attachment": upload(b"file body")})
+    tip = Tip.objects.get()
+    bob = key_cache["bob"]
+    document = json.loads(crypto.decrypt_bytes(bytes(tip.envelope), bob.fingerprint,
+                                               bob.passphrase))
+    assert document["message"] == "hello"
+    [meta] = document["attachments"]
+    assert meta["file_name"] == f"{CANARY}-report.txt"
+    path = storage.path_of(meta["storage_name"])
+    assert b"".join(crypto.decrypt_file_stream(path, bob.fingerprint, bob.passphrase)) == (
+        b"file body"
+    )
+
+
+def test_it_answers_404_for_an_unknown_desk_in_the_tipsters_language(client, public_site):
+    response = client.get("/submit/nope/", HTTP_ACCEPT_LANGUAGE="ar")
+    assert response.status_code == 404
+    assert 'dir="rtl"' in response.content.decode()
+    assert response.content.decode().count("لا توجد صفحة") == 1
+
+
+def test_it_refuses_an_empty_message_and_stores_nothing(client, desk_with_reviewers, settings):
+    response = client.post("/submit/cyber/", {"message": "   ",
+                                              "attachment": upload(b"some file")})
+    assert response.status_code == 400
+    assert b"Please write a message" in response.content
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_it_refuses_an_oversized_file_and_stores_nothing(client, desk_with_reviewers, settings):
+    settings.MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+    big = upload(b"x" * (2 * 1024 * 1024 + 1))
+    response = client.post("/submit/cyber/", {"message": "hello", "attachment": big})
+    assert response.status_code == 413
+    assert b"too large" in response.content
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_it_refuses_an_oversized_request_before_reading_it(client, desk_with_reviewers,
+                                                           settings):
+    settings.MAX_ATTACHMENT_BYTES = 1024 * 1024
+    big = upload(b"x" * (3 * 1024 * 1024))
+    response = client.post("/submit/cyber/", {"message": "hello", "attachment": big})
+    assert response.status_code == 413
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_it_refuses_malformed_multipart_and_stores_nothing(client, desk_with_reviewers, settings):
+    body = (b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"attachment\"; "
+            b"filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            b"!!!not base64!!!\r\n--BOUNDARY--\r\n")
+    response = client.generic("POST", "/submit/cyber/", body,
+                              content_type="multipart/form-data; boundary=BOUNDARY")
+    assert response.status_code == 400
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_it_refuses_a_post_without_csrf_token(desk_with_reviewers, settings):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/submit/cyber/", {"message": "hello",
+                                              "attachment": upload(b"data")})
+    assert response.status_code == 403
+    assert b"form expired" in response.content
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_it_refuses_a_desk_without_reviewers(client, public_site, desk, settings):
+    response = client.post("/submit/cyber/", {"message": "hello"})
+    assert response.status_code == 503
+    assert Tip.objects.count() == 0
+
+
+def test_it_refuses_a_nul_character(client, desk_with_reviewers):
+    response = client.post("/submit/cyber/", {"message": "bad\x00byte"})
+    assert response.status_code == 400
+    assert Tip.objects.count() == 0
+
+
+def test_it_enqueues_routing_with_the_tip_id_only(client, desk_with_reviewers, settings,
+                                                  django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    with mock.patch("tipline.tasks.route_tip.apply_async") as apply_async, \
+            django_capture_on_commit_callbacks(execute=True):
+        client.post("/submit/cyber/", {"message": f"hello {CANARY}"})
+    tip = Tip.objects.get()
+    apply_async.assert_called_once_with(args=[tip.pk], retry=True)
+
+
+def test_it_keeps_the_tip_when_the_broker_is_down(client, desk_with_reviewers,
+                                                  django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    with mock.patch("tipline.tasks.route_tip.apply_async", side_effect=OSError("down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/submit/cyber/", {"message": "hello"})
+    assert response.status_code == 200
+    assert Tip.objects.filter(routed_at__isnull=True).count() == 1
