@@ -53,7 +53,9 @@ def key_cache():
         for name in KEY_NAMES:
             key = crypto.generate_reviewer_key(PASSPHRASES[name])
             keys[name] = CachedKey(
-                key.fingerprint, key.armored, crypto.reviewer_home(key.fingerprint),
+                key.fingerprint,
+                key.armored,
+                crypto.reviewer_home(key.fingerprint),
                 PASSPHRASES[name],
             )
     yield keys
@@ -168,8 +170,11 @@ def logged_in(client, backoffice):
     def log_in(reviewer: Reviewer, unlock: bool = False, drift: int = 0):
         response = client.post(
             "/login/",
-            {"username": reviewer.user.username, "password": PASSWORD,
-             "otp_token": reviewer.totp(drift)},
+            {
+                "username": reviewer.user.username,
+                "password": PASSWORD,
+                "otp_token": reviewer.totp(drift),
+            },
         )
         assert response.status_code == 302, response.content
         if unlock:

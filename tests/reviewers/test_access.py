@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.urls import get_resolver
 
@@ -9,9 +11,10 @@ from tipline.models import Tip
 
 def make_tip(desk, *keys, message="the tip canary-bo-31"):
     public = [crypto.PublicKey(k.fingerprint, k.armored) for k in keys]
-    body = ('{"version": 1, "message": "%s", "attachments": [], "language": "en"}' % message)
+    body = json.dumps({"version": 1, "message": message, "attachments": [], "language": "en"})
     return Tip.objects.create(
-        desk=desk, codename_hash=f"{Tip.objects.count():064x}",
+        desk=desk,
+        codename_hash=f"{Tip.objects.count():064x}",
         envelope=crypto.encrypt_bytes(body.encode(), public),
         recipients=[k.fingerprint for k in keys],
     )
@@ -51,8 +54,9 @@ def test_it_refuses_a_password_only_session(client, backoffice, desk, make_revie
 
 def test_it_logs_in_with_password_and_totp(client, backoffice, make_reviewer, desk):
     alice = make_reviewer("alice", desks=[desk], key="alice")
-    response = client.post("/login/", {"username": "alice", "password": PASSWORD,
-                                       "otp_token": alice.totp()})
+    response = client.post(
+        "/login/", {"username": "alice", "password": PASSWORD, "otp_token": alice.totp()}
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert AuditEvent.objects.filter(actor=alice.user, action="reviewer.login").exists()
@@ -86,8 +90,10 @@ def test_it_requires_an_unlocked_key_to_read_a_tip(backoffice, desk, make_review
     assert response.status_code == 302 and response["Location"].startswith("/key/unlock/")
     response = client.post("/key/unlock/", {"passphrase": "wrong passphrase"})
     assert response.status_code == 400
-    response = client.post(f"/key/unlock/?next=/tips/{tip.pk}/",
-                           {"passphrase": alice.key.passphrase, "next": f"/tips/{tip.pk}/"})
+    response = client.post(
+        f"/key/unlock/?next=/tips/{tip.pk}/",
+        {"passphrase": alice.key.passphrase, "next": f"/tips/{tip.pk}/"},
+    )
     assert response["Location"] == f"/tips/{tip.pk}/"
     response = client.get(f"/tips/{tip.pk}/")
     assert response.status_code == 200
@@ -96,11 +102,11 @@ def test_it_requires_an_unlocked_key_to_read_a_tip(backoffice, desk, make_review
     assert AuditEvent.objects.filter(actor=alice.user, action="tip.read", tip_id=tip.pk).exists()
 
 
-def test_an_admin_who_is_not_on_the_desk_cannot_read_its_tips(backoffice, desk, other_desk,
-                                                             make_reviewer, logged_in):
+def test_an_admin_who_is_not_on_the_desk_cannot_read_its_tips(
+    backoffice, desk, other_desk, make_reviewer, logged_in
+):
     alice = make_reviewer("alice", desks=[desk], key="alice")
-    admin = make_reviewer("root", desks=[other_desk], key="bob", is_staff=True,
-                          is_superuser=True)
+    admin = make_reviewer("root", desks=[other_desk], key="bob", is_staff=True, is_superuser=True)
     tip = make_tip(desk, alice.key)
     client = logged_in(admin, unlock=True)
     assert client.get(f"/tips/{tip.pk}/").status_code == 404
@@ -108,8 +114,9 @@ def test_an_admin_who_is_not_on_the_desk_cannot_read_its_tips(backoffice, desk, 
     assert f"#{tip.pk}".encode() not in client.get("/").content
 
 
-def test_a_reviewer_of_another_desk_cannot_read_or_list_a_tip(backoffice, desk, other_desk,
-                                                             make_reviewer, logged_in):
+def test_a_reviewer_of_another_desk_cannot_read_or_list_a_tip(
+    backoffice, desk, other_desk, make_reviewer, logged_in
+):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     bob = make_reviewer("bob", desks=[other_desk], key="bob")
     tip = make_tip(desk, alice.key)
@@ -119,7 +126,8 @@ def test_a_reviewer_of_another_desk_cannot_read_or_list_a_tip(backoffice, desk, 
 
 
 def test_a_member_who_joined_after_the_tip_is_told_it_is_not_readable(
-        backoffice, desk, make_reviewer, logged_in):
+    backoffice, desk, make_reviewer, logged_in
+):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     tip = make_tip(desk, alice.key)
     carol = make_reviewer("carol", desks=[desk], key="carol")
@@ -131,8 +139,7 @@ def test_a_member_who_joined_after_the_tip_is_told_it_is_not_readable(
     assert AuditEvent.objects.filter(actor=carol.user, action="tip.read_refused").exists()
 
 
-def test_the_inbox_lists_only_my_desks_tips(backoffice, desk, other_desk, make_reviewer,
-                                            logged_in):
+def test_the_inbox_lists_only_my_desks_tips(backoffice, desk, other_desk, make_reviewer, logged_in):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     bob = make_reviewer("bob", desks=[other_desk], key="bob")
     mine, theirs = make_tip(desk, alice.key), make_tip(other_desk, bob.key)

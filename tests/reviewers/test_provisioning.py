@@ -41,8 +41,7 @@ def test_createreviewer_creates_a_key_pair_and_totp_device(backoffice, monkeypat
         ("a-strong-password-1", "a-strong-password-1", "must differ"),
     ],
 )
-def test_createreviewer_refuses_weak_secrets(backoffice, monkeypatch, password, passphrase,
-                                             error):
+def test_createreviewer_refuses_weak_secrets(backoffice, monkeypatch, password, passphrase, error):
     monkeypatch.setenv("TIPLINE_PASSWORD", password)
     monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", passphrase)
     with pytest.raises(CommandError, match=error):

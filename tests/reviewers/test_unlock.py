@@ -1,15 +1,13 @@
 import io
 
-from django.test import Client
-
 from django.contrib.sessions.models import Session
+from django.test import Client
 
 from tests.reviewers.test_access import make_tip
 from tipline.models import Attachment
 
 
-def test_the_passphrase_is_nowhere_in_the_session_store(backoffice, desk, make_reviewer,
-                                                        logged_in):
+def test_the_passphrase_is_nowhere_in_the_session_store(backoffice, desk, make_reviewer, logged_in):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     client = logged_in(alice, unlock=True)
     cookie = client.cookies["tipline_key_unlock"]
@@ -20,8 +18,7 @@ def test_the_passphrase_is_nowhere_in_the_session_store(backoffice, desk, make_r
         assert alice.key.passphrase not in str(session.get_decoded())
 
 
-def test_a_stolen_cookie_is_useless_in_another_session(backoffice, desk, make_reviewer,
-                                                        logged_in):
+def test_a_stolen_cookie_is_useless_in_another_session(backoffice, desk, make_reviewer, logged_in):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     tip = make_tip(desk, alice.key)
     client = logged_in(alice, unlock=True)
@@ -48,8 +45,9 @@ def test_a_tampered_cookie_is_refused(backoffice, desk, make_reviewer, logged_in
     assert response.status_code == 302 and response["Location"].startswith("/key/unlock/")
 
 
-def test_a_reviewer_downloads_a_decrypted_attachment(backoffice, public_site, desk,
-                                                     make_reviewer, settings):
+def test_a_reviewer_downloads_a_decrypted_attachment(
+    backoffice, public_site, desk, make_reviewer, settings
+):
     from tests.conftest import switch_site
 
     alice = make_reviewer("alice", desks=[desk], key="alice")
@@ -59,8 +57,10 @@ def test_a_reviewer_downloads_a_decrypted_attachment(backoffice, public_site, de
     attachment = Attachment.objects.get()
     switch_site(settings, "backoffice")
     client = Client()
-    client.post("/login/", {"username": "alice", "password": "a-long-test-password-1",
-                            "otp_token": alice.totp()})
+    client.post(
+        "/login/",
+        {"username": "alice", "password": "a-long-test-password-1", "otp_token": alice.totp()},
+    )
     client.post("/key/unlock/", {"passphrase": alice.key.passphrase})
     url = f"/tips/{attachment.tip_id}/files/{attachment.storage_name}/"
     response = client.get(url)

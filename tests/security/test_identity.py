@@ -58,8 +58,9 @@ def test_an_error_report_contains_no_request_metadata(client, public_site, caplo
 
 
 @pytest.mark.parametrize("path", ["/", "/submit/cyber/", "/nowhere/"])
-def test_public_pages_carry_the_security_headers_and_nothing_foreign(client, public_site, desk,
-                                                                     path):
+def test_public_pages_carry_the_security_headers_and_nothing_foreign(
+    client, public_site, desk, path
+):
     response = client.get(path)
     csp = response["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp

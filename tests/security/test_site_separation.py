@@ -34,17 +34,35 @@ result = {
 print(json.dumps(result))
 """
 
-BACKOFFICE_PATHS = ["/login/", "/logout/", "/key/unlock/", "/key/lock/", "/tips/1/",
-                    "/tips/1/files/" + "0" * 32 + "/", "/admin/", "/audit/"]
+BACKOFFICE_PATHS = [
+    "/login/",
+    "/logout/",
+    "/key/unlock/",
+    "/key/lock/",
+    "/tips/1/",
+    "/tips/1/files/" + "0" * 32 + "/",
+    "/admin/",
+    "/audit/",
+]
 
 
 def run_probe(site: str, data_dir: Path, paths: list[str]) -> dict:
-    env = dict(os.environ, TIPLINE_SITE=site, TIPLINE_DATA_DIR=str(data_dir),
-               DJANGO_SETTINGS_MODULE="tipline.settings", DATABASE_URL=f"sqlite:///{data_dir}/db")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
-                   check=True)
-    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(paths)], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True).stdout
+    env = dict(
+        os.environ,
+        TIPLINE_SITE=site,
+        TIPLINE_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="tipline.settings",
+        DATABASE_URL=f"sqlite:///{data_dir}/db",
+    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(paths)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -80,17 +98,42 @@ def test_the_public_site_refuses_to_start_with_a_secret_key_in_its_keyring(data_
     public_home.mkdir()
     alice = key_cache["alice"]
     exported = subprocess.run(
-        ["gpg", "--homedir", str(alice.home), "--batch", "--pinentry-mode", "loopback",
-         "--passphrase", alice.passphrase, "--export-secret-keys", alice.fingerprint],
-        check=True, capture_output=True).stdout
-    subprocess.run(["gpg", "--homedir", str(public_home), "--batch", "--import"],
-                   input=exported, check=True, capture_output=True)
+        [
+            "gpg",
+            "--homedir",
+            str(alice.home),
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            alice.passphrase,
+            "--export-secret-keys",
+            alice.fingerprint,
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(
+        ["gpg", "--homedir", str(public_home), "--batch", "--import"],
+        input=exported,
+        check=True,
+        capture_output=True,
+    )
     try:
-        env = dict(os.environ, TIPLINE_SITE="public", TIPLINE_DATA_DIR=str(data_dir),
-                   TIPLINE_PUBLIC_GNUPG_HOME=str(public_home),
-                   DATABASE_URL=f"sqlite:///{data_dir}/db")
-        check = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
-                               capture_output=True, text=True)
+        env = dict(
+            os.environ,
+            TIPLINE_SITE="public",
+            TIPLINE_DATA_DIR=str(data_dir),
+            TIPLINE_PUBLIC_GNUPG_HOME=str(public_home),
+            DATABASE_URL=f"sqlite:///{data_dir}/db",
+        )
+        check = subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert check.returncode != 0
         assert "tipline.E002" in check.stderr
     finally:

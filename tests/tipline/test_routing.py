@@ -11,8 +11,9 @@ from tipline.models import Tip
 def tip_factory(desk):
     def make(**fields):
         fields.setdefault("desk", desk)
-        return Tip.objects.create(codename_hash=f"{Tip.objects.count():064x}", envelope=b"x",
-                                  **fields)
+        return Tip.objects.create(
+            codename_hash=f"{Tip.objects.count():064x}", envelope=b"x", **fields
+        )
 
     return make
 
@@ -52,8 +53,7 @@ def test_it_routes_a_tip_once_however_often_it_runs(desk, make_reviewer, tip_fac
     assert (tip.assignee_id, tip.routed_at) == first
 
 
-def test_it_skips_disabled_reviewers_and_other_desks(desk, other_desk, make_reviewer,
-                                                     tip_factory):
+def test_it_skips_disabled_reviewers_and_other_desks(desk, other_desk, make_reviewer, tip_factory):
     make_reviewer("alice", desks=[desk], key="alice", is_active=False)
     make_reviewer("bob", desks=[other_desk], key="bob")
     carol = make_reviewer("carol", desks=[desk], key="carol")

@@ -35,8 +35,9 @@ def test_it_lists_desks(client, public_site, desk):
     assert b"Cyber attacks" in response.content
 
 
-def test_it_stores_only_ciphertext_and_shows_a_codename(client, desk_with_reviewers, settings,
-                                                        key_cache):
+def test_it_stores_only_ciphertext_and_shows_a_codename(
+    client, desk_with_reviewers, settings, key_cache
+):
     response = client.post(
         "/submit/cyber/",
         {"message": f"message {CANARY}", "attachment": upload(f"file {CANARY}".encode())},
@@ -58,15 +59,17 @@ def test_it_stores_only_ciphertext_and_shows_a_codename(client, desk_with_review
         assert CANARY.encode() not in path.read_bytes()
 
 
-def test_it_encrypts_the_message_file_name_and_file_for_the_desk(client, desk_with_reviewers,
-                                                                 key_cache):
+def test_it_encrypts_the_message_file_name_and_file_for_the_desk(
+    client, desk_with_reviewers, key_cache
+):
     from tipline import crypto, storage
 
     client.post("/submit/cyber/", {"message": "hello", "attachment": upload(b"file body")})
     tip = Tip.objects.get()
     bob = key_cache["bob"]
-    document = json.loads(crypto.decrypt_bytes(bytes(tip.envelope), bob.fingerprint,
-                                               bob.passphrase))
+    document = json.loads(
+        crypto.decrypt_bytes(bytes(tip.envelope), bob.fingerprint, bob.passphrase)
+    )
     assert document["message"] == "hello"
     [meta] = document["attachments"]
     assert meta["file_name"] == f"{CANARY}-report.txt"
@@ -84,8 +87,7 @@ def test_it_answers_404_for_an_unknown_desk_in_the_tipsters_language(client, pub
 
 
 def test_it_refuses_an_empty_message_and_stores_nothing(client, desk_with_reviewers, settings):
-    response = client.post("/submit/cyber/", {"message": "   ",
-                                              "attachment": upload(b"some file")})
+    response = client.post("/submit/cyber/", {"message": "   ", "attachment": upload(b"some file")})
     assert response.status_code == 400
     assert b"Please write a message" in response.content
     assert Tip.objects.count() == 0
@@ -102,8 +104,7 @@ def test_it_refuses_an_oversized_file_and_stores_nothing(client, desk_with_revie
     assert stored_files(settings) == []
 
 
-def test_it_refuses_an_oversized_request_before_reading_it(client, desk_with_reviewers,
-                                                           settings):
+def test_it_refuses_an_oversized_request_before_reading_it(client, desk_with_reviewers, settings):
     settings.MAX_ATTACHMENT_BYTES = 1024 * 1024
     big = upload(b"x" * (3 * 1024 * 1024))
     response = client.post("/submit/cyber/", {"message": "hello", "attachment": big})
@@ -113,11 +114,14 @@ def test_it_refuses_an_oversized_request_before_reading_it(client, desk_with_rev
 
 
 def test_it_refuses_malformed_multipart_and_stores_nothing(client, desk_with_reviewers, settings):
-    body = (b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"attachment\"; "
-            b"filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-            b"!!!not base64!!!\r\n--BOUNDARY--\r\n")
-    response = client.generic("POST", "/submit/cyber/", body,
-                              content_type="multipart/form-data; boundary=BOUNDARY")
+    body = (
+        b'--BOUNDARY\r\nContent-Disposition: form-data; name="attachment"; '
+        b'filename="a.txt"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"!!!not base64!!!\r\n--BOUNDARY--\r\n"
+    )
+    response = client.generic(
+        "POST", "/submit/cyber/", body, content_type="multipart/form-data; boundary=BOUNDARY"
+    )
     assert response.status_code == 400
     assert Tip.objects.count() == 0
     assert stored_files(settings) == []
@@ -125,8 +129,7 @@ def test_it_refuses_malformed_multipart_and_stores_nothing(client, desk_with_rev
 
 def test_it_refuses_a_post_without_csrf_token(desk_with_reviewers, settings):
     client = Client(enforce_csrf_checks=True)
-    response = client.post("/submit/cyber/", {"message": "hello",
-                                              "attachment": upload(b"data")})
+    response = client.post("/submit/cyber/", {"message": "hello", "attachment": upload(b"data")})
     assert response.status_code == 403
     assert b"form expired" in response.content
     assert Tip.objects.count() == 0
@@ -145,23 +148,29 @@ def test_it_refuses_a_nul_character(client, desk_with_reviewers):
     assert Tip.objects.count() == 0
 
 
-def test_it_enqueues_routing_with_the_tip_id_only(client, desk_with_reviewers, settings,
-                                                  django_capture_on_commit_callbacks):
+def test_it_enqueues_routing_with_the_tip_id_only(
+    client, desk_with_reviewers, settings, django_capture_on_commit_callbacks
+):
     from unittest import mock
 
-    with mock.patch("tipline.tasks.route_tip.apply_async") as apply_async, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("tipline.tasks.route_tip.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         client.post("/submit/cyber/", {"message": f"hello {CANARY}"})
     tip = Tip.objects.get()
     apply_async.assert_called_once_with(args=[tip.pk], retry=True)
 
 
-def test_it_keeps_the_tip_when_the_broker_is_down(client, desk_with_reviewers,
-                                                  django_capture_on_commit_callbacks):
+def test_it_keeps_the_tip_when_the_broker_is_down(
+    client, desk_with_reviewers, django_capture_on_commit_callbacks
+):
     from unittest import mock
 
-    with mock.patch("tipline.tasks.route_tip.apply_async", side_effect=OSError("down")), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("tipline.tasks.route_tip.apply_async", side_effect=OSError("down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = client.post("/submit/cyber/", {"message": "hello"})
     assert response.status_code == 200
     assert Tip.objects.filter(routed_at__isnull=True).count() == 1
