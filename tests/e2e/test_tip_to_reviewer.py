@@ -1,0 +1,234 @@
+"""The whole path over HTTP through real processes: a tipster submits a tip with a file to the
+public site (gunicorn), a Celery worker on a real Redis routes it, a reviewer logs in to the back
+office with password and TOTP, unlocks their key and reads it. Then every place the tip could
+have leaked to is searched for its plaintext."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.canary import encodings, find, read_files
+from tests.conftest import short_tempdir
+from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, Stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack():
+    stack = Stack(short_tempdir())
+    try:
+        stack.start_redis()
+        stack.provision()
+        stack.start_sites()
+        stack.start_worker()
+        yield stack
+    finally:
+        stack.close()
+        shutil.rmtree(stack.root, ignore_errors=True)
+
+
+class RedisRecorder:
+    """Records every command Redis receives (MONITOR), so message payloads can be searched."""
+
+    def __init__(self, port: int, path: Path) -> None:
+        self.path = path
+        self.process = subprocess.Popen(
+            ["redis-cli", "-p", str(port), "monitor"],
+            stdout=path.open("wb"),
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> bytes:
+        self.process.terminate()
+        self.process.wait()
+        return self.path.read_bytes()
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def redis_contents(stack: Stack) -> bytes:
+    client = stack.redis()
+    chunks = []
+    for key in client.scan_iter("*"):
+        kind = client.type(key).decode()
+        chunks.append(key)
+        if kind == "string":
+            chunks.append(client.get(key) or b"")
+        elif kind == "list":
+            chunks += client.lrange(key, 0, -1)
+        elif kind == "hash":
+            for field, value in client.hgetall(key).items():
+                chunks += [field, value]
+        elif kind == "set":
+            chunks += list(client.smembers(key))
+        elif kind == "zset":
+            chunks += client.zrange(key, 0, -1)
+    return b"\n".join(chunks)
+
+
+def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, tmp_path):
+    started = time.time()
+    run = secrets.token_hex(6)
+    canaries = {
+        "message": f"msg-canary-{run}",
+        "file_body": f"file-canary-{run}",
+        "file_name": f"name-canary-{run}",
+    }
+    identity = {
+        "User-Agent": f"agent-canary-{run}",
+        "X-Forwarded-For": "198.51.100.201",
+        "X-Real-IP": "198.51.100.202",
+    }
+    recorder = RedisRecorder(stack.redis_port, stack.root / "redis-monitor.log")
+    time.sleep(0.3)
+
+    # The tipster, JavaScript off: a form, a file, a receipt.
+    tipster = requests.Session()
+    tipster.headers.update(identity)
+    page = tipster.get(stack.public_url("/submit/demo/"), timeout=10)
+    assert page.status_code == 200
+    receipt = tipster.post(
+        stack.public_url("/submit/demo/"),
+        data={
+            "csrfmiddlewaretoken": csrf_token(page.text),
+            "message": f"The wallet is {canaries['message']}",
+        },
+        files={
+            "attachment": (
+                f"{canaries['file_name']}.txt",
+                f"ledger {canaries['file_body']}".encode(),
+                "text/plain",
+            )
+        },
+        timeout=30,
+    )
+    assert receipt.status_code == 200, receipt.text
+    codename = re.search(r'<p class="codename"[^>]*>([^<]+)</p>', receipt.text).group(1)
+    assert len(codename.split()) == 7
+    [(tip_id,)] = stack.sql("SELECT id FROM tipline_tip")
+
+    # The worker routes it to the only reviewer of the desk.
+    wait_for(
+        lambda: stack.sql(
+            f"SELECT assignee_id FROM tipline_tip WHERE id = {tip_id} AND routed_at IS NOT NULL"
+        ),
+        30,
+        "routing",
+    )
+    [(assignee,)] = stack.sql(f"SELECT assignee_id FROM tipline_tip WHERE id = {tip_id}")
+    [(alice_id,)] = stack.sql("SELECT id FROM auth_user WHERE username = 'alice'")
+    assert assignee == alice_id
+
+    # The reviewer: password + TOTP, then the key passphrase, then the tip.
+    reviewer = requests.Session()
+    login = reviewer.get(stack.backoffice_url("/login/"), timeout=10)
+    response = reviewer.post(
+        stack.backoffice_url("/login/"),
+        data={
+            "csrfmiddlewaretoken": csrf_token(login.text),
+            "username": "alice",
+            "password": REVIEWER_PASSWORD,
+            "otp_token": stack.current_totp(),
+        },
+        timeout=10,
+    )
+    assert response.url.endswith("/"), response.text
+    inbox = reviewer.get(stack.backoffice_url("/"), timeout=10)
+    assert f'href="/tips/{tip_id}/"' in inbox.text
+    unlock = reviewer.get(stack.backoffice_url(f"/tips/{tip_id}/"), timeout=10)
+    assert "/key/unlock/" in unlock.url
+    tip_page = reviewer.post(
+        unlock.url,
+        data={
+            "csrfmiddlewaretoken": csrf_token(unlock.text),
+            "passphrase": REVIEWER_PASSPHRASE,
+            "next": f"/tips/{tip_id}/",
+        },
+        timeout=30,
+    )
+    assert canaries["message"] in tip_page.text
+    assert canaries["file_name"] in tip_page.text
+    link = re.search(r'href="(/tips/\d+/files/[0-9a-f]{32}/)"', tip_page.text).group(1)
+    download = reviewer.get(stack.backoffice_url(link), timeout=30)
+    assert download.content == f"ledger {canaries['file_body']}".encode()
+
+    # The public site never held a secret key.
+    public_home = stack.data_dir / "gnupg" / "public"
+    secret_keys = subprocess.run(
+        ["gpg", "--homedir", str(public_home), "--list-secret-keys", "--with-colons"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "sec:" not in secret_keys
+
+    # Now search everywhere for any of it.
+    monitor = recorder.stop()
+    assert b"tipline.tasks.route_tip" in monitor  # the recorder did see the task go by
+    blobs = {
+        "database": stack.database_dump(),
+        "redis (now)": redis_contents(stack),
+        "redis (every command)": monitor,
+        **read_files([p for p in stack.files() if p.name != "redis-monitor.log"]),
+        **read_files(
+            [
+                p
+                for p in Path("/tmp").rglob("*")
+                if p.is_file() and p.stat().st_mtime >= started and stack.root not in p.parents
+            ]
+        ),
+    }
+    searched = list(canaries.values()) + [
+        identity["User-Agent"],
+        "198.51.100.201",
+        "198.51.100.202",
+    ]
+    assert find(searched, blobs) == []
+    assert any(log.endswith(".log") for log in blobs)  # the logs were part of the search
+
+    # Positive control: the same search does find a planted canary.
+    planted = stack.data_dir / "planted"
+    planted.write_bytes(b"x" + encodings(canaries["message"]).pop() + b"x")
+    assert find([canaries["message"]], read_files([planted])) != []
+
+
+def test_a_tip_sent_while_the_broker_is_down_is_routed_once_it_is_back(stack):
+    stack.stop_redis()
+    tipster = requests.Session()
+    page = tipster.get(stack.public_url("/submit/demo/"), timeout=10)
+    started = time.monotonic()
+    receipt = tipster.post(
+        stack.public_url("/submit/demo/"),
+        data={"csrfmiddlewaretoken": csrf_token(page.text), "message": "sent during an outage"},
+        timeout=60,
+    )
+    assert receipt.status_code == 200
+    assert time.monotonic() - started < 15  # the tipster is not kept waiting on the broker
+    [(tip_id, routed)] = stack.sql("SELECT id, routed_at FROM tipline_tip")
+    assert routed is None
+    stack.start_redis()
+    # Nothing was enqueued; the sweeper (as Celery beat would run it) picks the tip up.
+    stack.manage(
+        "shell",
+        "-c",
+        "from tipline.tasks import sweep_unrouted; "
+        "import time; time.sleep(2.5); print(sweep_unrouted())",
+        site="public",
+    )
+    wait_for(
+        lambda: stack.sql(
+            f"SELECT 1 FROM tipline_tip WHERE id = {tip_id} AND routed_at IS NOT NULL"
+        ),
+        60,
+        "routing after the outage",
+    )
