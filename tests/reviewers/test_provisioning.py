@@ -61,3 +61,30 @@ def test_createreviewer_refuses_to_run_on_the_public_site(public_site, monkeypat
     monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "a long enough passphrase")
     with pytest.raises(CommandError, match="back office"):
         call_command("createreviewer", "erin")
+
+
+def test_demo_creates_a_desk_and_a_reviewer_and_keeps_credentials_private(
+    backoffice, settings, capsys, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    call_command("demo")
+    out = capsys.readouterr().out
+    credentials = tmp_path / "demo-credentials.txt"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    assert "otpauth://totp/" in out and "key passphrase:" in out
+    key = ReviewerKey.objects.get(user__username="demo")
+    assert key.user.desks.get().slug == "demo"
+    try:
+        passphrase = next(
+            line.split(":", 1)[1].strip()
+            for line in credentials.read_text().splitlines()
+            if line.startswith("key passphrase:")
+        )
+        crypto.check_passphrase(key.fingerprint, passphrase)
+        call_command("demo")  # a second run changes nothing and prints the same credentials
+        assert ReviewerKey.objects.count() == 1
+        assert passphrase in capsys.readouterr().out
+        call_command("demo", "--code")
+        assert capsys.readouterr().out.strip().isdigit()
+    finally:
+        crypto.stop_agent(crypto.reviewer_home(key.fingerprint))
