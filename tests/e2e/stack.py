@@ -43,7 +43,8 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
 
 
 class Stack:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, embedded: bool = False) -> None:
+        """``embedded``: SQLite and the filesystem broker, as ``bin/run`` uses them."""
         self.root = root
         self.data_dir = root / "data"
         self.logs = self.data_dir / "logs"
@@ -55,12 +56,11 @@ class Stack:
         self.public_port = free_port()
         self.backoffice_port = free_port()
         self.pg_admin_url: str | None = None
-        self.database_url = self._make_database()
+        self.database_url = self._make_database(embedded)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")},
             "TIPLINE_DATA_DIR": str(self.data_dir),
             "DATABASE_URL": self.database_url,
-            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "TIPLINE_HTTPS": "false",
             "TIPLINE_LOG_LEVEL": "DEBUG",
             "TIPLINE_ROUTING_GRACE_SECONDS": "2",
@@ -69,13 +69,15 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "tipline.settings",
             "PYTHONUNBUFFERED": "1",
         }
+        if not embedded:
+            self.env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
         self.otp_secret: str | None = None
 
     # --- services ---------------------------------------------------------------------------
 
-    def _make_database(self) -> str:
+    def _make_database(self, embedded: bool) -> str:
         url = os.environ.get("DATABASE_URL", "")
-        if not url.startswith("postgres"):
+        if embedded or not url.startswith("postgres"):
             return f"sqlite:///{self.data_dir / 'tipline.sqlite3'}"
         import psycopg
 

@@ -228,3 +228,30 @@ def test_a_tip_sent_while_the_broker_is_down_is_routed_once_it_is_back(stack):
         60,
         "routing after the outage",
     )
+
+
+def test_the_embedded_defaults_route_a_tip_without_any_server():
+    """SQLite and the filesystem broker, as bin/run starts them: no Redis, no PostgreSQL."""
+    stack = Stack(short_tempdir(), embedded=True)
+    try:
+        assert "CELERY_BROKER_URL" not in stack.env
+        stack.provision()
+        stack.start_sites()
+        stack.start_worker()
+        tipster = requests.Session()
+        page = tipster.get(stack.public_url("/submit/demo/"), timeout=10)
+        receipt = tipster.post(
+            stack.public_url("/submit/demo/"),
+            data={"csrfmiddlewaretoken": csrf_token(page.text), "message": "embedded"},
+            timeout=30,
+        )
+        assert receipt.status_code == 200
+        wait_for(
+            lambda: stack.sql("SELECT 1 FROM tipline_tip WHERE routed_at IS NOT NULL"),
+            30,
+            "routing over the filesystem broker",
+        )
+        assert list((stack.data_dir / "broker" / "control").iterdir())
+    finally:
+        stack.close()
+        shutil.rmtree(stack.root, ignore_errors=True)
