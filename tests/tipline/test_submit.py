@@ -174,3 +174,33 @@ def test_it_keeps_the_tip_when_the_broker_is_down(
         response = client.post("/submit/cyber/", {"message": "hello"})
     assert response.status_code == 200
     assert Tip.objects.filter(routed_at__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "arabic"),
+    [
+        ("unknown desk", 404, "لا توجد صفحة بهذا العنوان"),
+        ("empty message", 400, "يرجى كتابة رسالة"),
+        ("oversized file", 413, "ملفك كبير جدًا"),
+    ],
+)
+def test_bad_input_is_explained_in_arabic_and_nothing_is_stored(
+    client, desk_with_reviewers, settings, case, status, arabic
+):
+    settings.MAX_ATTACHMENT_BYTES = 1024 * 1024
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    data = {"message": "رسالة", "attachment": upload(b"data")}
+    path = "/submit/cyber/"
+    if case == "unknown desk":
+        path = "/submit/unknown/"
+    elif case == "empty message":
+        data["message"] = ""
+    else:
+        data["attachment"] = upload(b"x" * (1024 * 1024 + 1))
+    response = client.post(path, data)
+    assert response.status_code == status
+    html = response.content.decode()
+    assert 'lang="ar" dir="rtl"' in html
+    assert arabic in html
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
