@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 # Everything in a request that could identify or fingerprint the person sending it. Removing it
@@ -40,13 +41,40 @@ def forget_client_identity(get_response: Callable[[HttpRequest], HttpResponse]):
     return middleware
 
 
-def private_by_default(get_response: Callable[[HttpRequest], HttpResponse]):
-    """Nothing either site serves may be kept by a browser or proxy cache, except static files."""
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+        "interest-cohort",
+        "browsing-topics",
+    )
+)
+
+
+def security_headers(get_response: Callable[[HttpRequest], HttpResponse]):
+    """Headers Django's own middleware does not set, on every response of both sites.
+
+    Nothing may be kept by a browser or proxy cache (static files set their own caching), no
+    browser feature is available to the page, and no other origin may embed our resources.
+    """
 
     def middleware(request: HttpRequest) -> HttpResponse:
         response = get_response(request)
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        onion = settings.ONION_ADDRESS
+        if onion and settings.PUBLIC and not request.get_host().endswith(".onion"):
+            response.setdefault("Onion-Location", f"http://{onion}{request.get_full_path()}")
         return response
 
     return middleware

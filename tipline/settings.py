@@ -111,7 +111,7 @@ COMMON_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "tipline.middleware.private_by_default",
+    "tipline.middleware.security_headers",
 ]
 SITE_MIDDLEWARE = {
     "public": [
@@ -228,6 +228,8 @@ SECURE_HSTS_PRELOAD = envbool("TIPLINE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The public site's onion address (without scheme), announced with an Onion-Location header.
+ONION_ADDRESS = env("TIPLINE_ONION_ADDRESS", "")
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"

@@ -161,14 +161,11 @@ class Stack:
                 name,
                 [
                     str(BIN / "gunicorn"),
+                    "--config",
+                    str(ROOT / "gunicorn.conf.py"),
                     module,
                     "--bind",
                     f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                    "--no-control-socket",
-                    "--timeout",
-                    "120",
                 ],
             )
         for port in (self.public_port, self.backoffice_port):

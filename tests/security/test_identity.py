@@ -69,6 +69,18 @@ def test_public_pages_carry_the_security_headers_and_nothing_foreign(
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "no-store"
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     html = response.content.decode()
     assert "<script" not in html
     assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", html)
+
+
+def test_it_announces_the_onion_address_on_the_clearnet_only(client, public_site, settings):
+    settings.ONION_ADDRESS = "exampleonionaddressxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.onion"
+    settings.ALLOWED_HOSTS = ["localhost", settings.ONION_ADDRESS]
+    response = client.get("/?x=1", HTTP_HOST="localhost")
+    assert response["Onion-Location"] == f"http://{settings.ONION_ADDRESS}/?x=1"
+    response = client.get("/", HTTP_HOST=settings.ONION_ADDRESS)
+    assert not response.has_header("Onion-Location")

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 BIN = Path(sys.executable).parent
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, public_port, backoffice_port, **options):
         # Plain HTTP on loopback: cookies cannot be marked Secure, and HSTS must stay off.
         env = {**os.environ, "TIPLINE_HTTPS": os.environ.get("TIPLINE_HTTPS", "false")}
-        gunicorn = [str(BIN / "gunicorn"), "--workers", "2", "--no-control-socket"]
+        gunicorn = [str(BIN / "gunicorn"), "--config", str(settings.BASE_DIR / "gunicorn.conf.py")]
         commands = {
             "public": [*gunicorn, "tipline.wsgi_public", "--bind", f"127.0.0.1:{public_port}"],
             "backoffice": [*gunicorn, "reviewers.wsgi", "--bind", f"127.0.0.1:{backoffice_port}"],
