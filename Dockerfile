@@ -42,4 +42,5 @@ VOLUME /data
 
 USER tipline
 EXPOSE 8000
-CMD ["gunicorn", "tipline.wsgi_public", "--bind", "0.0.0.0:8000", "--workers", "4", "--no-control-socket"]
+# gunicorn.conf.py: no access log, threaded workers (TIPLINE_WEB_WORKERS, TIPLINE_WEB_THREADS).
+CMD ["gunicorn", "--config", "/app/gunicorn.conf.py", "tipline.wsgi_public", "--bind", "0.0.0.0:8000"]

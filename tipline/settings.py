@@ -22,7 +22,10 @@ def env(name: str, default: str | None = None) -> str | None:
         return os.environ[name]
     file_name = os.environ.get(f"{name}_FILE")
     if file_name:
-        return Path(file_name).read_text().strip()
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r}: {exc.strerror}") from None
     return default
 
 
@@ -226,7 +229,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # Preloading commits the whole domain to HTTPS for browsers' lifetimes: the operator's call.
 SECURE_HSTS_PRELOAD = envbool("TIPLINE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# Same-origin only: a link away from the site carries no referrer, while our own forms keep a
+# real Origin header (under no-referrer, browsers send "Origin: null" and CSRF checks fail).
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # The public site's onion address (without scheme), announced with an Onion-Location header.
 ONION_ADDRESS = env("TIPLINE_ONION_ADDRESS", "")
@@ -234,6 +239,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
+# Gone when the browser closes: a year-long cookie would be evidence of a visit on the device.
+CSRF_COOKIE_AGE = None
 CSRF_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_NAME = "tipline_backoffice_session"
 CSRF_COOKIE_NAME = f"tipline_{SITE}_csrf"
@@ -243,10 +250,10 @@ CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
 SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # TLS terminates at the reverse proxy (clearnet) or at Tor (onion); neither forwards a client
-# address, and the redirect to HTTPS is the proxy's job. See docs/operations.md.
+# address, and the redirect to HTTPS is the proxy's job. See docs/configuration.md.
 # W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.
 SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
-if env("TIPLINE_BEHIND_TLS_PROXY"):
+if envbool("TIPLINE_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CONTENT_SECURITY_POLICY = {
@@ -320,6 +327,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "sweep-unrouted-tips": {"task": "tipline.tasks.sweep_unrouted", "schedule": 60.0},
+    "remove-stale-uploads": {"task": "tipline.tasks.remove_stale_uploads", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 ROUTING_GRACE_SECONDS = envint("TIPLINE_ROUTING_GRACE_SECONDS", 120)

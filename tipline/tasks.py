@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from tipline import routing
+from tipline import routing, storage
 
 
 @shared_task(
@@ -25,3 +25,9 @@ def sweep_unrouted() -> int:
     for tip_id in tip_ids:
         route_tip.delay(tip_id)
     return len(tip_ids)
+
+
+@shared_task
+def remove_stale_uploads() -> int:
+    """Delete ciphertext left in the upload area by requests that never completed."""
+    return storage.remove_stale_incoming()

@@ -7,4 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tipline.settings")
 
 from django.core.wsgi import get_wsgi_application
 
+from tipline.startup import refuse_unsafe_start
+
 application = get_wsgi_application()
+refuse_unsafe_start()

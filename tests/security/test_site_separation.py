@@ -136,5 +136,15 @@ def test_the_public_site_refuses_to_start_with_a_secret_key_in_its_keyring(data_
         )
         assert check.returncode != 0
         assert "tipline.E002" in check.stderr
+        # gunicorn loads the WSGI module: it must refuse to start, not serve.
+        wsgi = subprocess.run(
+            [sys.executable, "-c", "import tipline.wsgi_public"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert wsgi.returncode != 0
+        assert "refusing to start" in wsgi.stderr and "tipline.E002" in wsgi.stderr
     finally:
         crypto.stop_agent(public_home)

@@ -204,3 +204,19 @@ def test_bad_input_is_explained_in_arabic_and_nothing_is_stored(
     assert arabic in html
     assert Tip.objects.count() == 0
     assert stored_files(settings) == []
+
+
+def test_stale_uploads_are_removed_and_fresh_ones_kept(public_site, settings):
+    import os
+    import time
+
+    from tipline import storage, tasks
+
+    _stale_name, stale = storage.new_incoming()
+    _fresh_name, fresh = storage.new_incoming()
+    stale.write_bytes(b"ciphertext")
+    fresh.write_bytes(b"ciphertext")
+    old = time.time() - 7 * 3600
+    os.utime(stale, (old, old))
+    assert tasks.remove_stale_uploads() == 1
+    assert not stale.exists() and fresh.exists()
