@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from reviewers.audit import log_action
 from tipline import crypto
 from tipline.models import Desk, DeskMembership, ReviewerKey
+from tipline.questionnaires import add_basic_questions
 
 MIN_PASSPHRASE_CHARS = 12
 
@@ -34,6 +35,7 @@ def create_desk(slug: str, name: str, description: str = "") -> Desk:
         slug=slug, defaults={"name": name, "description": description}
     )
     if created:
+        add_basic_questions(desk)
         log_action(None, "desk.create", desk=slug)
     return desk
 

@@ -15,7 +15,7 @@ from tipline.models import Attachment, Tip
 class OpenedTip:
     tip: Tip
     readable: bool
-    message: str = ""
+    answers: list[dict] = field(default_factory=list)
     language: str = ""
     attachments: list[dict] = field(default_factory=list)
 
@@ -36,7 +36,7 @@ def open_tip(user, tip: Tip, passphrase: str) -> OpenedTip:
     return OpenedTip(
         tip=tip,
         readable=True,
-        message=document.get("message", ""),
+        answers=document.get("answers", []),
         language=document.get("language", ""),
         attachments=document.get("attachments", []),
     )

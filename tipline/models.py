@@ -20,6 +20,8 @@ class Desk(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # Name and description in other languages: {"ar": {"name": "...", "description": "..."}}.
+    translations = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(
@@ -32,12 +34,87 @@ class Desk(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def localized_name(self, language: str) -> str:
+        return self._translated(language, "name") or self.name
+
+    def localized_description(self, language: str) -> str:
+        return self._translated(language, "description") or self.description
+
+    def _translated(self, language: str, field: str) -> str:
+        if not isinstance(self.translations, dict):
+            return ""
+        entry = self.translations.get(language) or self.translations.get(language.split("-")[0])
+        return entry.get(field, "") if isinstance(entry, dict) else ""
+
     def recipient_keys(self) -> list[PublicKey]:
         """Public keys of the desk's active reviewers: everyone who may read its tips."""
         keys = ReviewerKey.objects.filter(
             user__desk_memberships__desk=self, user__is_active=True
         ).order_by("fingerprint")
         return [PublicKey(fingerprint=k.fingerprint, armored=k.public_key) for k in keys]
+
+
+class Question(models.Model):
+    """One question of a desk's questionnaire, with its label in each language.
+
+    ``labels`` and ``help_texts`` map a language code to text (``{"en": "...", "ar": "..."}``);
+    English is the fallback. ``choices`` lists ``{"value": "...", "labels": {...}}`` for the
+    choice kinds. The ``key`` names the answer in the encrypted envelope and the form field.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Short text"
+        LONG_TEXT = "long_text", "Long text"
+        CHOICE = "choice", "Choice"
+        MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+        DATE = "date", "Date"
+        YES_NO = "yes_no", "Yes or no"
+        FILE = "file", "Files"
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(max_length=40, help_text="Stable name of the answer, e.g. 'when'.")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    required = models.BooleanField(default=False)
+    labels = models.JSONField(default=dict, help_text='{"en": "Label", "ar": "..."}')
+    help_texts = models.JSONField(default=dict, blank=True, help_text='{"en": "Help", ...}')
+    choices = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"value": "yes", "labels": {"en": "Yes", "ar": "..."}}, ...]',
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["desk", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["desk", "key"], name="one_key_per_desk_question")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.desk.slug}:{self.key}"
+
+    def label(self, language: str) -> str:
+        return localized(self.labels, language) or self.key
+
+    def help_text(self, language: str) -> str:
+        return localized(self.help_texts, language)
+
+    def choice_pairs(self, language: str) -> list[tuple[str, str]]:
+        return [
+            (
+                str(choice["value"]),
+                localized(choice.get("labels", {}), language) or str(choice["value"]),
+            )
+            for choice in self.choices
+        ]
+
+
+def localized(texts: dict, language: str) -> str:
+    """The text for ``language`` (or its base language), falling back to English."""
+    if not isinstance(texts, dict):
+        return ""
+    return texts.get(language) or texts.get(language.split("-")[0]) or texts.get("en") or ""
 
 
 class DeskMembership(models.Model):

@@ -269,12 +269,14 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Uploads ---------------------------------------------------------------------------------
 MAX_ATTACHMENT_BYTES = envint("TIPLINE_MAX_ATTACHMENT_MB", 500) * 1024 * 1024
+MAX_FILES = envint("TIPLINE_MAX_FILES", 10)
 MAX_MESSAGE_CHARS = envint("TIPLINE_MAX_MESSAGE_CHARS", 100_000)
 # Non-file form fields stay in memory and are bounded here; files never touch Django's upload
 # handlers that write to disk (see tipline/uploads.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_MESSAGE_CHARS * 4 + 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-DATA_UPLOAD_MAX_NUMBER_FILES = 1
+# A backstop only: the upload handler refuses file number MAX_FILES + 1 with a clear message.
+DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES + 20
 FILE_UPLOAD_HANDLERS = ["tipline.uploads.SkipFilesUploadHandler"]
 
 # --- GnuPG -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from tipline.models import Attachment, Desk, Tip
 from tipline.uploads import EncryptedUpload
 
 logger = logging.getLogger(__name__)
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -23,17 +23,21 @@ class Receipt:
 
 
 def build_envelope(
-    desk: Desk, message: str, uploads: list[EncryptedUpload], language: str
+    desk: Desk, answers: list[dict], uploads: list[EncryptedUpload], language: str
 ) -> bytes:
-    """The plaintext document that is encrypted as a whole: everything the tipster wrote."""
+    """The plaintext document that is encrypted as a whole: everything the tipster wrote.
+
+    ``answers`` come from QuestionnaireForm.answers(); file names and types are only here.
+    """
     document = {
         "version": ENVELOPE_VERSION,
         "desk": desk.slug,
         "language": language,
-        "message": message,
+        "answers": answers,
         "attachments": [
             {
                 "storage_name": upload.storage_name,
+                "question": upload.field_name,
                 "file_name": upload.file_name,
                 "content_type": upload.content_type,
                 "bytes": upload.plaintext_bytes,
@@ -46,7 +50,7 @@ def build_envelope(
 
 def submit_tip(
     desk: Desk,
-    message: str,
+    answers: list[dict],
     uploads: list[EncryptedUpload],
     language: str,
     keys: list[crypto.PublicKey],
@@ -59,7 +63,7 @@ def submit_tip(
     """
     if not keys:
         raise crypto.NoRecipientsError("desk has no reviewers")
-    envelope = crypto.encrypt_bytes(build_envelope(desk, message, uploads, language), keys)
+    envelope = crypto.encrypt_bytes(build_envelope(desk, answers, uploads, language), keys)
     codename = codenames.generate()
     committed: list[str] = []
     try:

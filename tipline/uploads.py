@@ -34,6 +34,7 @@ class EncryptedUpload:
     """A file that arrived and is now ciphertext in the store's ``incoming/`` area."""
 
     storage_name: str
+    field_name: str
     file_name: str
     content_type: str
     plaintext_bytes: int
@@ -43,14 +44,20 @@ class EncryptedUpload:
 class EncryptingUploadHandler(FileUploadHandler):
     """Encrypt each uploaded file to ``keys`` while it streams in.
 
-    After parsing, ``error`` is ``"too_large"`` if a file or the request exceeded the limit;
-    :meth:`discard` removes every ciphertext this handler wrote, for when the tip is not saved.
+    Only parts named in ``fields`` are accepted; others are skipped unread. After parsing,
+    ``error`` is ``"too_large"`` if a file or the request exceeded the size limit, or
+    ``"too_many_files"``; :meth:`discard` removes every ciphertext this handler wrote, for when
+    the tip is not saved.
     """
 
-    def __init__(self, request, keys: list[PublicKey], max_bytes: int) -> None:
+    def __init__(
+        self, request, keys: list[PublicKey], fields: set[str], max_bytes: int, max_files: int
+    ) -> None:
         super().__init__(request)
         self.keys = keys
+        self.fields = fields
         self.max_bytes = max_bytes
+        self.max_files = max_files
         self.error: str | None = None
         self.written: list[str] = []
         self._encryptor: StreamEncryptor | None = None
@@ -59,7 +66,7 @@ class EncryptingUploadHandler(FileUploadHandler):
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # Refuse an oversized request before encrypting any of it. The parser is left to read
         # the body so the tipster's browser receives the error page rather than a reset.
-        if content_length > self.max_bytes + 1024 * 1024:
+        if content_length > self.max_bytes * self.max_files + 1024 * 1024:
             self.error = "too_large"
         return None
 
@@ -74,11 +81,17 @@ class EncryptingUploadHandler(FileUploadHandler):
     ) -> None:
         if self.error:
             raise StopUpload(connection_reset=False)
+        if field_name not in self.fields:
+            raise SkipFile()
+        if len(self.written) >= self.max_files:
+            self.error = "too_many_files"
+            raise StopUpload(connection_reset=False)
         name, path = storage.new_incoming()
         self.written.append(name)
         self._encryptor = StreamEncryptor(self.keys, path)
         self._current = EncryptedUpload(
             storage_name=name,
+            field_name=field_name,
             file_name=file_name or "",
             content_type=content_type or "",
             plaintext_bytes=0,
@@ -86,7 +99,8 @@ class EncryptingUploadHandler(FileUploadHandler):
         )
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        assert self._encryptor is not None
+        if self._encryptor is None:  # a part that was skipped
+            return None
         if start + len(raw_data) > self.max_bytes:
             self.error = "too_large"
             self._abort_current()

@@ -11,15 +11,23 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tipline.crypto import CryptoError
-from tipline.forms import TipForm
-from tipline.models import Desk
+from tipline.models import Desk, Question
+from tipline.questionnaires import QuestionnaireForm, active_questions, file_questions
 from tipline.submissions import submit_tip
 from tipline.uploads import EncryptingUploadHandler
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    desks = Desk.objects.filter(is_active=True)
+    language = get_language() or settings.LANGUAGE_CODE
+    desks = [
+        {
+            "slug": desk.slug,
+            "name": desk.localized_name(language),
+            "description": desk.localized_description(language),
+        }
+        for desk in Desk.objects.filter(is_active=True).order_by("pk")
+    ]
     return render(request, "tipline/index.html", {"desks": desks})
 
 
@@ -29,8 +37,10 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
     desk = get_object_or_404(Desk, slug=slug, is_active=True)
+    questions = active_questions(desk)
+    language = get_language() or settings.LANGUAGE_CODE
     if request.method != "POST":
-        return _submit_page(request, desk, TipForm())
+        return _submit_page(request, desk, QuestionnaireForm(questions, language))
     keys = desk.recipient_keys()
     if not keys:
         return _error(
@@ -41,34 +51,51 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
                 "later or choose another desk."
             ),
         )
-    handler = EncryptingUploadHandler(request, keys, settings.MAX_ATTACHMENT_BYTES)
+    handler = EncryptingUploadHandler(
+        request,
+        keys,
+        fields={q.key for q in file_questions(questions)},
+        max_bytes=settings.MAX_ATTACHMENT_BYTES,
+        max_files=settings.MAX_FILES,
+    )
     request.upload_handlers = [handler]
     try:
-        return _take_tip(request, desk, keys, handler)
+        return _take_tip(request, desk, questions, language, keys, handler)
     finally:
         handler.discard()  # removes whatever was not committed with a tip
 
 
 @csrf_protect
-def _take_tip(request, desk, keys, handler: EncryptingUploadHandler) -> HttpResponse:
-    form = TipForm(request.POST)
+def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse:
+    form = QuestionnaireForm(questions, language, request.POST)
     if handler.error == "too_large":
-        limit = settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)
         return _error(
             request,
             413,
-            _("Your file is too large. Files may be up to %(limit)s MB.") % {"limit": limit},
+            _("Your file is too large. Files may be up to %(limit)s MB.")
+            % {"limit": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
         )
+    if handler.error == "too_many_files":
+        return _error(
+            request,
+            413,
+            _("Too many files. You can send up to %(count)s files at once.")
+            % {"count": settings.MAX_FILES},
+        )
+    uploads = []
+    for question in file_questions(questions):
+        files = request.FILES.getlist(question.key)
+        if question.required and not files:
+            form.add_error(
+                None,
+                _("Please attach a file for: %(question)s")
+                % {"question": question.label(language)},
+            )
+        uploads += files
     if not form.is_valid():
         return _submit_page(request, desk, form, status=400)
     try:
-        receipt = submit_tip(
-            desk,
-            form.cleaned_data["message"],
-            request.FILES.getlist("attachment"),
-            get_language() or settings.LANGUAGE_CODE,
-            keys,
-        )
+        receipt = submit_tip(desk, form.answers(), uploads, language, keys)
     except CryptoError:
         return _error(
             request,
@@ -81,11 +108,28 @@ def _take_tip(request, desk, keys, handler: EncryptingUploadHandler) -> HttpResp
     return render(request, "tipline/receipt.html", {"desk": desk, "codename": receipt.codename})
 
 
-def _submit_page(request: HttpRequest, desk: Desk, form: TipForm, status: int = 200):
+def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, status: int = 200):
+    language = form.language
+    items = []
+    for question in form.questions:
+        if question.kind == Question.Kind.FILE:
+            items.append(
+                {
+                    "question": question,
+                    "label": question.label(language),
+                    "help": question.help_text(language),
+                }
+            )
+        else:
+            items.append({"question": question, "field": form[question.key]})
     context = {
         "desk": desk,
+        "desk_name": desk.localized_name(language),
+        "desk_description": desk.localized_description(language),
         "form": form,
+        "items": items,
         "max_attachment_mb": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        "max_files": settings.MAX_FILES,
     }
     return render(request, "tipline/submit.html", context, status=status)
 

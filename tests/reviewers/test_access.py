@@ -11,7 +11,16 @@ from tipline.models import Tip
 
 def make_tip(desk, *keys, message="the tip canary-bo-31"):
     public = [crypto.PublicKey(k.fingerprint, k.armored) for k in keys]
-    body = json.dumps({"version": 1, "message": message, "attachments": [], "language": "en"})
+    answers = [
+        {
+            "key": "message",
+            "kind": "long_text",
+            "label": "What do you know?",
+            "value": message,
+            "display": message,
+        }
+    ]
+    body = json.dumps({"version": 2, "answers": answers, "attachments": [], "language": "en"})
     return Tip.objects.create(
         desk=desk,
         codename_hash=f"{Tip.objects.count():064x}",

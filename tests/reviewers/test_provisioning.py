@@ -6,13 +6,30 @@ from tipline import crypto
 from tipline.models import Desk, ReviewerKey
 
 
-def test_createdesk_creates_a_desk(backoffice, capsys):
-    call_command("createdesk", "crypto", "--name", "Cryptocurrency theft")
-    assert Desk.objects.get(slug="crypto").name == "Cryptocurrency theft"
+def test_createdesk_creates_a_desk_with_the_basic_questions(backoffice, capsys):
+    call_command("createdesk", "leaks", "--name", "Leaked documents")
+    desk = Desk.objects.get(slug="leaks")
+    assert desk.name == "Leaked documents"
+    assert [(q.key, q.kind, q.required) for q in desk.questions.all()] == [
+        ("message", "long_text", True),
+        ("attachment", "file", False),
+    ]
+
+
+def test_a_fresh_install_ships_the_default_desks(db):
+    assert set(Desk.objects.values_list("slug", flat=True)) >= {
+        "cyber",
+        "crypto",
+        "sanctions",
+        "other",
+    }
+    for desk in Desk.objects.filter(slug__in=["cyber", "crypto", "sanctions", "other"]):
+        assert desk.localized_name("ar") != desk.name
+        for question in desk.questions.all():
+            assert question.label("ar") != question.label("en"), question
 
 
 def test_createreviewer_creates_a_key_pair_and_totp_device(backoffice, monkeypatch, capsys):
-    Desk.objects.create(slug="cyber", name="Cyber")
     monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-for-dana")
     monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "dana's own key passphrase")
     call_command("createreviewer", "dana", "--desk", "cyber")

@@ -70,8 +70,17 @@ def test_it_encrypts_the_message_file_name_and_file_for_the_desk(
     document = json.loads(
         crypto.decrypt_bytes(bytes(tip.envelope), bob.fingerprint, bob.passphrase)
     )
-    assert document["message"] == "hello"
+    assert document["answers"] == [
+        {
+            "key": "message",
+            "kind": "long_text",
+            "label": "What do you know?",
+            "value": "hello",
+            "display": "hello",
+        }
+    ]
     [meta] = document["attachments"]
+    assert meta["question"] == "attachment"
     assert meta["file_name"] == f"{CANARY}-report.txt"
     path = storage.path_of(meta["storage_name"])
     assert b"".join(crypto.decrypt_file_stream(path, bob.fingerprint, bob.passphrase)) == (
@@ -89,7 +98,7 @@ def test_it_answers_404_for_an_unknown_desk_in_the_tipsters_language(client, pub
 def test_it_refuses_an_empty_message_and_stores_nothing(client, desk_with_reviewers, settings):
     response = client.post("/submit/cyber/", {"message": "   ", "attachment": upload(b"some file")})
     assert response.status_code == 400
-    assert b"Please write a message" in response.content
+    assert b"Please answer this question" in response.content
     assert Tip.objects.count() == 0
     assert stored_files(settings) == []
 
@@ -180,7 +189,7 @@ def test_it_keeps_the_tip_when_the_broker_is_down(
     ("case", "status", "arabic"),
     [
         ("unknown desk", 404, "لا توجد صفحة بهذا العنوان"),
-        ("empty message", 400, "يرجى كتابة رسالة"),
+        ("empty message", 400, "يرجى الإجابة عن هذا السؤال"),
         ("oversized file", 413, "ملفك كبير جدًا"),
     ],
 )
@@ -220,3 +229,118 @@ def test_stale_uploads_are_removed_and_fresh_ones_kept(public_site, settings):
     os.utime(stale, (old, old))
     assert tasks.remove_stale_uploads() == 1
     assert not stale.exists() and fresh.exists()
+
+
+def decrypt_envelope(tip, key):
+    from tipline import crypto
+
+    return json.loads(crypto.decrypt_bytes(bytes(tip.envelope), key.fingerprint, key.passphrase))
+
+
+def test_every_kind_of_answer_is_encrypted_together(client, desk_with_reviewers, key_cache):
+    from tipline.models import Question
+
+    Question.objects.create(
+        desk=desk_with_reviewers, key="where", kind="text", position=3, labels={"en": "Where?"}
+    )
+    response = client.post(
+        "/submit/cyber/",
+        {
+            "message": f"all kinds {CANARY}",
+            "group": "APT-canary",
+            "targets": "banks",
+            "when": "2024-03-31",
+            "ongoing": "yes",
+            "how_known": "documents",
+            "where": "Oslo",
+            "attachment": [upload(b"one", "a.txt"), upload(b"two", "b.txt")],
+        },
+    )
+    assert response.status_code == 200, response.content
+    tip = Tip.objects.get()
+    assert b"APT-canary" not in bytes(tip.envelope)
+    document = decrypt_envelope(tip, key_cache["alice"])
+    answers = {a["key"]: a for a in document["answers"]}
+    assert answers["when"]["value"] == "2024-03-31"
+    assert answers["ongoing"]["display"] == "Yes"
+    assert answers["how_known"]["display"] == "I have documents or data"
+    assert answers["where"]["value"] == "Oslo"
+    assert sorted(a["file_name"] for a in document["attachments"]) == ["a.txt", "b.txt"]
+    assert Attachment.objects.filter(tip=tip).count() == 2
+
+
+def test_multiple_choice_answers_are_kept_with_their_labels(
+    client, public_site, make_reviewer, key_cache
+):
+    from tipline.models import Desk
+
+    crypto_desk = Desk.objects.get(slug="crypto")
+    make_reviewer("alice", desks=[crypto_desk], key="alice")
+    response = client.post(
+        "/submit/crypto/", {"message": "stolen funds", "chains": ["bitcoin", "monero"]}
+    )
+    assert response.status_code == 200
+    document = decrypt_envelope(Tip.objects.get(), key_cache["alice"])
+    chains = next(a for a in document["answers"] if a["key"] == "chains")
+    assert chains["value"] == ["bitcoin", "monero"]
+    assert chains["display"] == "Bitcoin, Monero"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("when", "31/03/2024", b"year-month-day"),
+        ("when", "2999-01-01", b"in the future"),
+        ("how_known", "not-a-choice", b"Select a valid choice"),
+        ("ongoing", "maybe", b"Select a valid choice"),
+        ("group", "x" * 1001, b"at most 1000"),
+    ],
+)
+def test_a_bad_answer_is_refused_and_nothing_stored(
+    client, desk_with_reviewers, settings, field, value, error
+):
+    response = client.post(
+        "/submit/cyber/", {"message": "hello", field: value, "attachment": upload(b"data")}
+    )
+    assert response.status_code == 400
+    assert error in response.content
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_too_many_files_are_refused_and_nothing_stored(client, desk_with_reviewers, settings):
+    settings.MAX_FILES = 3
+    files = [upload(b"data %d" % i, f"f{i}.txt") for i in range(4)]
+    response = client.post("/submit/cyber/", {"message": "hello", "attachment": files})
+    assert response.status_code == 413
+    assert b"Too many files" in response.content
+    assert Tip.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_files_sent_under_another_name_are_not_kept(client, desk_with_reviewers, settings):
+    response = client.post(
+        "/submit/cyber/", {"message": "hello", "smuggled": upload(b"not asked for")}
+    )
+    assert response.status_code == 200
+    assert Attachment.objects.count() == 0
+    assert stored_files(settings) == []
+
+
+def test_a_required_file_question_needs_a_file(client, desk_with_reviewers, settings):
+    from tipline.models import Question
+
+    Question.objects.filter(desk=desk_with_reviewers, key="attachment").update(required=True)
+    response = client.post("/submit/cyber/", {"message": "hello"})
+    assert response.status_code == 400
+    assert b"Please attach a file" in response.content
+    assert Tip.objects.count() == 0
+
+
+def test_the_questionnaire_is_shown_in_arabic(client, public_site, desk, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    html = client.get("/submit/cyber/").content.decode()
+    assert "الهجمات الإلكترونية والاختراق" in html
+    assert "ما الذي تعرفه؟" in html
+    assert "رأيته بنفسي" in html
+    assert 'type="date"' in html and "multiple" in html
