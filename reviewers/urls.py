@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from reviewers import views
+from reviewers.admin import admin_site
 
 routes = [
     path("", views.inbox, name="inbox"),
@@ -14,7 +15,10 @@ routes = [
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]
 
-urlpatterns = [path("", include((routes, "reviewers"), namespace="reviewers"))]
+urlpatterns = [
+    path("", include((routes, "reviewers"), namespace="reviewers")),
+    path("admin/", admin_site.urls),
+]
 
 handler404 = "reviewers.views.page_not_found"
 handler500 = "reviewers.views.server_error"

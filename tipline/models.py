@@ -54,6 +54,10 @@ class Desk(models.Model):
         return [PublicKey(fingerprint=k.fingerprint, armored=k.public_key) for k in keys]
 
 
+# Form field names the questionnaire must not use.
+RESERVED_KEYS = {"csrfmiddlewaretoken", "language", "next"}
+
+
 class Question(models.Model):
     """One question of a desk's questionnaire, with its label in each language.
 
@@ -93,6 +97,33 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return f"{self.desk.slug}:{self.key}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.key in RESERVED_KEYS:
+            errors["key"] = "This name is reserved by the form."
+        if not isinstance(self.labels, dict) or not self.labels.get("en"):
+            errors["labels"] = 'Give at least an English label: {"en": "..."}.'
+        elif not all(isinstance(v, str) for v in self.labels.values()):
+            errors["labels"] = "Every label must be text."
+        if not isinstance(self.help_texts, dict):
+            errors["help_texts"] = 'Use {"en": "...", ...} or {}.'
+        if self.kind in (self.Kind.CHOICE, self.Kind.MULTIPLE_CHOICE):
+            choices = self.choices if isinstance(self.choices, list) else None
+            if not choices or not all(
+                isinstance(c, dict)
+                and str(c.get("value", "")).strip()
+                and isinstance(c.get("labels"), dict)
+                and c["labels"].get("en")
+                for c in choices
+            ):
+                errors["choices"] = 'List the choices: [{"value": "x", "labels": {"en": "X"}}].'
+            elif len({str(c["value"]) for c in choices}) != len(choices):
+                errors["choices"] = "Each choice needs its own value."
+        if errors:
+            raise ValidationError(errors)
 
     def label(self, language: str) -> str:
         return localized(self.labels, language) or self.key

@@ -99,7 +99,11 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The admin (questionnaires, desks) is routed by the back office only. SimpleAdminConfig
+    # does not autodiscover, so the public process never imports reviewers/admin.py.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "tipline",
@@ -131,6 +135,7 @@ SITE_MIDDLEWARE = {
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django_otp.middleware.OTPMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ],
 }
@@ -139,6 +144,7 @@ SITE_CONTEXT_PROCESSORS = {
     "public": [],
     "backoffice": [
         "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
         "reviewers.context_processors.key_state",
     ],
 }
@@ -149,7 +155,7 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": False,
+        "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
@@ -253,6 +259,10 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # address, and the redirect to HTTPS is the proxy's job. See docs/configuration.md.
 # W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.
 SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
+if PUBLIC:
+    # The admin's models are installed on both sites (one database, one set of migrations), but
+    # only the back office routes the admin and has the sessions and middleware it needs.
+    SILENCED_SYSTEM_CHECKS += ["admin.E402", "admin.E404", "admin.E408", "admin.E409", "admin.E410"]
 if envbool("TIPLINE_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -266,6 +276,9 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
     }
 }
+if not PUBLIC:
+    # The back office may run its own scripts (the admin's); the public site runs none at all.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"] = ["'self'"]
 
 # --- Uploads ---------------------------------------------------------------------------------
 MAX_ATTACHMENT_BYTES = envint("TIPLINE_MAX_ATTACHMENT_MB", 500) * 1024 * 1024

@@ -1,0 +1,60 @@
+"""The administration site for desks and their questionnaires (staff with TOTP only).
+
+Tips, keys, memberships and users are deliberately absent: what an admin can change here never
+lets them read a tip. Every change is also written to the audit trail.
+"""
+
+from django.contrib import admin
+from django_otp.admin import OTPAdminSite
+
+from reviewers.audit import log_action
+from tipline.models import Desk, Question
+
+
+class TiplineAdminSite(OTPAdminSite):
+    site_header = "Tipline administration"
+    site_title = "Tipline administration"
+    index_title = "Desks and questionnaires"
+
+
+admin_site = TiplineAdminSite(name="tipline_admin")
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    def log_addition(self, request, obj, message):
+        log_action(request.user, f"admin.{obj._meta.model_name}.add", object_id=obj.pk)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        log_action(request.user, f"admin.{obj._meta.model_name}.change", object_id=obj.pk)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            log_action(request.user, f"admin.{obj._meta.model_name}.delete", object_id=obj.pk)
+        return super().log_deletions(request, queryset)
+
+
+class QuestionInline(admin.StackedInline):
+    model = Question
+    extra = 1  # one blank question form, so a question can be added without JavaScript
+    fields = ["position", "key", "kind", "required", "is_active", "labels", "help_texts", "choices"]
+
+
+@admin.register(Desk, site=admin_site)
+class DeskAdmin(AuditedModelAdmin):
+    list_display = ["name", "slug", "is_active"]
+    fields = ["slug", "name", "description", "translations", "is_active"]
+    inlines = [QuestionInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            for obj in formset.new_objects + [o for o, _ in formset.changed_objects]:
+                log_action(
+                    request.user, "admin.question.save", object_id=obj.pk, desk=form.instance.slug
+                )
+            for obj in formset.deleted_objects:
+                log_action(
+                    request.user, "admin.question.delete", desk=form.instance.slug, key=obj.key
+                )
