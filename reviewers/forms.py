@@ -41,3 +41,12 @@ class UnlockForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autofocus": True}),
     )
+
+
+class ReplyForm(forms.Form):
+    message = forms.CharField(
+        label="Reply to the tipster",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
+        help_text="Only the tipster (with their codename) and this desk's reviewers can read it.",
+    )

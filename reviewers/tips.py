@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 from reviewers.audit import log_action
-from tipline import crypto, storage
-from tipline.models import Attachment, Tip
+from tipline import crypto, reply_keys, storage
+from tipline.models import Attachment, Message, Tip
 
 
 @dataclass
@@ -45,13 +47,55 @@ def open_tip(user, tip: Tip, passphrase: str) -> OpenedTip:
 def open_attachment(
     user, tip: Tip, attachment: Attachment, passphrase: str
 ) -> tuple[str, Iterator[bytes]]:
-    """Return the original file name and a stream of the decrypted file; audit the download."""
-    opened = open_tip(user, tip, passphrase)
-    if not opened.readable:
+    """Return the original file name and a stream of the decrypted file; audit the download.
+
+    The name is inside the envelope the file came with: the tip's, or its follow-up's.
+    """
+    fingerprint = reviewer_fingerprint(user)
+    carrier = attachment.message or tip
+    ciphertext = attachment.message.body_for_desk if attachment.message else tip.envelope
+    if fingerprint is None or fingerprint not in carrier.recipients:
+        log_action(user, "attachment.download_refused", tip_id=tip.pk, attachment=attachment.pk)
         raise crypto.DecryptionError("not encrypted to this reviewer")
-    names = {a.get("storage_name"): a.get("file_name") for a in opened.attachments}
+    document = json.loads(crypto.decrypt_bytes(bytes(ciphertext), fingerprint, passphrase))
+    names = {a.get("storage_name"): a.get("file_name") for a in document.get("attachments", [])}
     stream = crypto.decrypt_file_stream(
-        storage.path_of(attachment.storage_name), reviewer_fingerprint(user), passphrase
+        storage.path_of(attachment.storage_name), fingerprint, passphrase
     )
     log_action(user, "attachment.download", tip_id=tip.pk, attachment=attachment.pk)
     return names.get(attachment.storage_name) or f"attachment-{attachment.pk}", stream
+
+
+def open_thread(user, tip: Tip, passphrase: str) -> list[dict]:
+    """Every follow-up and reply on the tip, decrypted with the reviewer's key."""
+    fingerprint = reviewer_fingerprint(user)
+    thread = []
+    for message in tip.messages.select_related("sender"):
+        entry = {"message": message, "readable": fingerprint in message.recipients}
+        if entry["readable"]:
+            document = json.loads(
+                crypto.decrypt_bytes(bytes(message.body_for_desk), fingerprint, passphrase)
+            )
+            entry["text"] = document.get("message", "")
+            entry["attachments"] = document.get("attachments", [])
+        thread.append(entry)
+    return thread
+
+
+def send_reply(user, tip: Tip, text: str) -> Message:
+    """Reply to the tipster: sealed to the tip's reply key, and encrypted to the desk."""
+    if not tip.reply_public_key:
+        raise crypto.CryptoError("this tip has no reply key")
+    keys = tip.desk.recipient_keys()
+    document = {"version": 2, "kind": "reply", "message": text}
+    with transaction.atomic():
+        message = Message.objects.create(
+            tip=tip,
+            author=Message.Author.REVIEWER,
+            sender=user,
+            body_for_desk=crypto.encrypt_bytes(json.dumps(document).encode(), keys),
+            recipients=[key.fingerprint for key in keys],
+            body_for_tipster=reply_keys.seal(tip.reply_public_key, text.encode(), tip.pk),
+        )
+        log_action(user, "tip.reply", tip_id=tip.pk, message=message.pk)
+    return message

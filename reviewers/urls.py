@@ -12,6 +12,7 @@ routes = [
     path("key/unlock/", views.unlock_key, name="unlock"),
     path("key/lock/", views.lock_key, name="lock"),
     path("tips/<int:pk>/", views.tip_detail, name="tip"),
+    path("tips/<int:pk>/reply/", views.reply, name="reply"),
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]
 

@@ -15,8 +15,8 @@ from django_otp import login as otp_login
 from reviewers import unlock
 from reviewers.access import key_unlocked_required, readable_tips, reviewer_required
 from reviewers.audit import log_action
-from reviewers.forms import LoginForm, UnlockForm
-from reviewers.tips import open_attachment, open_tip
+from reviewers.forms import LoginForm, ReplyForm, UnlockForm
+from reviewers.tips import open_attachment, open_thread, open_tip, send_reply
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
 from tipline.models import Attachment
 
@@ -101,11 +101,28 @@ def lock_key(request: HttpRequest) -> HttpResponse:
 @require_GET
 def tip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
+    return _tip_page(request, tip, ReplyForm())
+
+
+def _tip_page(request: HttpRequest, tip, form: ReplyForm, status: int = 200) -> HttpResponse:
     try:
         opened = open_tip(request.user, tip, request.key_passphrase)
+        thread = open_thread(request.user, tip, request.key_passphrase) if opened.readable else []
     except BadPassphraseError:
         return redirect("reviewers:unlock")
-    return render(request, "reviewers/tip.html", {"opened": opened, "tip": tip})
+    context = {"opened": opened, "tip": tip, "thread": thread, "form": form}
+    return render(request, "reviewers/tip.html", context, status=status)
+
+
+@key_unlocked_required
+@require_POST
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _tip_page(request, tip, form, status=400)
+    send_reply(request.user, tip, form.cleaned_data["message"])
+    return redirect("reviewers:tip", pk=tip.pk)
 
 
 @key_unlocked_required

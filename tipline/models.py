@@ -201,6 +201,8 @@ class Tip(models.Model):
         related_name="assigned_tips",
     )
     routed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # X25519 public key derived from the codename (tipline/reply_keys.py); replies are sealed to it.
+    reply_public_key = models.BinaryField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -208,13 +210,74 @@ class Tip(models.Model):
     def __str__(self) -> str:
         return f"Tip {self.pk}"
 
+    def tipster_status(self) -> str:
+        """What the tipster may see: no assignee, no dates, nothing that helps a seizer."""
+        if self.status == self.Status.CLOSED:
+            return "closed"
+        return "being_reviewed" if self.routed_at else "received"
+
+
+class Message(models.Model):
+    """A follow-up from the tipster or a reply from a reviewer, in the order they were sent.
+
+    ``body_for_desk`` is an OpenPGP message to the desk's readers (every message has one);
+    ``body_for_tipster`` is a reviewer's reply sealed to the tip's reply key, wiped when the
+    tipster deletes it.
+    """
+
+    class Author(models.TextChoices):
+        TIPSTER = "tipster", "Tipster"
+        REVIEWER = "reviewer", "Reviewer"
+
+    tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="messages")
+    author = models.CharField(max_length=10, choices=Author.choices)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body_for_desk = models.BinaryField()
+    recipients = models.JSONField(default=list)
+    body_for_tipster = models.BinaryField(null=True, blank=True)
+    read_by_tipster_at = models.DateTimeField(null=True, blank=True)
+    deleted_by_tipster_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author} message {self.pk} on tip {self.tip_id}"
+
 
 class Attachment(models.Model):
     """A file the tipster sent; its name and type are inside the tip's envelope."""
 
     tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="attachments")
+    # Set for files sent with a follow-up; their names are inside that message's envelope.
+    message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
     storage_name = models.CharField(max_length=32, unique=True)
     ciphertext_bytes = models.BigIntegerField()
 
     def __str__(self) -> str:
         return self.storage_name
+
+
+class ThrottleWindow(models.Model):
+    """How many times something happened in one fixed time window (no client data)."""
+
+    scope = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "window_start"], name="one_window_per_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}@{self.window_start:%H:%M}: {self.count}"

@@ -111,8 +111,8 @@ INSTALLED_APPS = [
 ]
 
 # The first middleware removes client identity from every request before anything (logging,
-# error reports, views) can see it. Sessions and authentication exist only in the back office;
-# the public site needs no user session to take a tip.
+# error reports, views) can see it. Authentication exists only in the back office; the public
+# site needs no session to take a tip, only to show a returning tipster their replies.
 COMMON_MIDDLEWARE = [
     "tipline.middleware.forget_client_identity",
     "django.middleware.security.SecurityMiddleware",
@@ -123,6 +123,9 @@ COMMON_MIDDLEWARE = [
 SITE_MIDDLEWARE = {
     "public": [
         *COMMON_MIDDLEWARE,
+        # Sessions exist only for a tipster who checked in with a codename.
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.locale.LocaleMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,7 +144,7 @@ SITE_MIDDLEWARE = {
 }
 SITE_URLCONF = {"public": "tipline.urls_public", "backoffice": "reviewers.urls"}
 SITE_CONTEXT_PROCESSORS = {
-    "public": [],
+    "public": ["django.contrib.messages.context_processors.messages"],
     "backoffice": [
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
@@ -247,14 +250,25 @@ SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 # Gone when the browser closes: a year-long cookie would be evidence of a visit on the device.
 CSRF_COOKIE_AGE = None
+# Flash messages ("your message was sent") live in the session, never in a cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_SAMESITE = "Strict"
-SESSION_COOKIE_NAME = "tipline_backoffice_session"
+SESSION_COOKIE_NAME = f"tipline_{SITE}_session"
 CSRF_COOKIE_NAME = f"tipline_{SITE}_csrf"
 # CSRF failures are shown on the tipster's page in their language rather than Django's default.
 CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
-# A reviewer's session ends after eight hours or when the browser closes.
-SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
+# A reviewer's session ends after eight hours; a returning tipster's after two idle hours.
+# Both end when the browser closes.
+if PUBLIC:
+    SESSION_COOKIE_AGE = envint("TIPLINE_TIPSTER_IDLE_MINUTES", 120) * 60
+    SESSION_SAVE_EVERY_REQUEST = True
+else:
+    SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Codename check-ins allowed per minute across the whole site. Guessing a 90-bit codename is
+# hopeless anyway; this bounds the Argon2 work an attacker can make the server do, without
+# keeping anything about who asks.
+CHECKINS_PER_MINUTE = envint("TIPLINE_CHECKINS_PER_MINUTE", 120)
 # TLS terminates at the reverse proxy (clearnet) or at Tor (onion); neither forwards a client
 # address, and the redirect to HTTPS is the proxy's job. See docs/configuration.md.
 # W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.
@@ -262,7 +276,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W021"]
 if PUBLIC:
     # The admin's models are installed on both sites (one database, one set of migrations), but
     # only the back office routes the admin and has the sessions and middleware it needs.
-    SILENCED_SYSTEM_CHECKS += ["admin.E402", "admin.E404", "admin.E408", "admin.E409", "admin.E410"]
+    SILENCED_SYSTEM_CHECKS += ["admin.E402", "admin.E408"]
 if envbool("TIPLINE_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

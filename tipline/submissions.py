@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from tipline import codenames, crypto, storage
-from tipline.models import Attachment, Desk, Tip
+from tipline import codenames, crypto, reply_keys, storage
+from tipline.models import Attachment, Desk, Message, Tip
 from tipline.uploads import EncryptedUpload
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,19 @@ class Receipt:
     codename: str
 
 
+def _attachments(uploads: list[EncryptedUpload]) -> list[dict]:
+    return [
+        {
+            "storage_name": upload.storage_name,
+            "question": upload.field_name,
+            "file_name": upload.file_name,
+            "content_type": upload.content_type,
+            "bytes": upload.plaintext_bytes,
+        }
+        for upload in uploads
+    ]
+
+
 def build_envelope(
     desk: Desk, answers: list[dict], uploads: list[EncryptedUpload], language: str
 ) -> bytes:
@@ -31,21 +44,28 @@ def build_envelope(
     """
     document = {
         "version": ENVELOPE_VERSION,
+        "kind": "tip",
         "desk": desk.slug,
         "language": language,
         "answers": answers,
-        "attachments": [
-            {
-                "storage_name": upload.storage_name,
-                "question": upload.field_name,
-                "file_name": upload.file_name,
-                "content_type": upload.content_type,
-                "bytes": upload.plaintext_bytes,
-            }
-            for upload in uploads
-        ],
+        "attachments": _attachments(uploads),
     }
     return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _store_files(
+    tip: Tip, uploads: list[EncryptedUpload], committed: list[str], message: Message | None = None
+) -> None:
+    """Record the uploads and move their ciphertext into the store (inside a transaction)."""
+    for upload in uploads:
+        Attachment.objects.create(
+            tip=tip,
+            message=message,
+            storage_name=upload.storage_name,
+            ciphertext_bytes=upload.ciphertext_bytes,
+        )
+        storage.commit(upload.storage_name)
+        committed.append(upload.storage_name)
 
 
 def submit_tip(
@@ -65,6 +85,7 @@ def submit_tip(
         raise crypto.NoRecipientsError("desk has no reviewers")
     envelope = crypto.encrypt_bytes(build_envelope(desk, answers, uploads, language), keys)
     codename = codenames.generate()
+    reply_key = reply_keys.public_key(reply_keys.derive_private_key(codename))
     committed: list[str] = []
     try:
         with transaction.atomic():
@@ -74,21 +95,46 @@ def submit_tip(
                 envelope=envelope,
                 recipients=[key.fingerprint for key in keys],
                 language=language,
+                reply_public_key=reply_key,
             )
-            for upload in uploads:
-                Attachment.objects.create(
-                    tip=tip,
-                    storage_name=upload.storage_name,
-                    ciphertext_bytes=upload.ciphertext_bytes,
-                )
-                storage.commit(upload.storage_name)
-                committed.append(upload.storage_name)
+            _store_files(tip, uploads, committed)
             transaction.on_commit(lambda: enqueue_routing(tip.pk))
     except BaseException:
         for name in committed:
             storage.delete(name)
         raise
     return Receipt(tip_id=tip.pk, codename=codename)
+
+
+def submit_followup(
+    tip: Tip, text: str, uploads: list[EncryptedUpload], language: str, keys: list[crypto.PublicKey]
+) -> Message:
+    """Store a returning tipster's message and files, encrypted to the desk's readers."""
+    if not keys:
+        raise crypto.NoRecipientsError("desk has no reviewers")
+    document = {
+        "version": ENVELOPE_VERSION,
+        "kind": "followup",
+        "language": language,
+        "message": text,
+        "attachments": _attachments(uploads),
+    }
+    body = crypto.encrypt_bytes(json.dumps(document, ensure_ascii=False).encode(), keys)
+    committed: list[str] = []
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                tip=tip,
+                author=Message.Author.TIPSTER,
+                body_for_desk=body,
+                recipients=[key.fingerprint for key in keys],
+            )
+            _store_files(tip, uploads, committed, message=message)
+    except BaseException:
+        for name in committed:
+            storage.delete(name)
+        raise
+    return message
 
 
 def enqueue_routing(tip_id: int) -> None:

@@ -7,6 +7,11 @@ from tipline import views
 urlpatterns = [
     path("", views.index, name="index"),
     path("submit/<slug:slug>/", views.submit, name="submit"),
+    path("checkin/", views.checkin, name="checkin"),
+    path("tip/", views.tip_status, name="tip_status"),
+    path("tip/followup/", views.followup, name="followup"),
+    path("tip/replies/<int:pk>/delete/", views.delete_reply, name="delete_reply"),
+    path("tip/checkout/", views.checkout, name="checkout"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tipline import codenames, reply_keys, throttle, tipster_session
 from tipline.crypto import CryptoError
-from tipline.models import Desk, Question
+from tipline.forms import CheckinForm, FollowupForm
+from tipline.models import Desk, Message, Question, Tip
 from tipline.questionnaires import QuestionnaireForm, active_questions, file_questions
-from tipline.submissions import submit_tip
+from tipline.submissions import submit_followup, submit_tip
 from tipline.uploads import EncryptingUploadHandler
 
 
@@ -68,20 +72,9 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
 @csrf_protect
 def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse:
     form = QuestionnaireForm(questions, language, request.POST)
-    if handler.error == "too_large":
-        return _error(
-            request,
-            413,
-            _("Your file is too large. Files may be up to %(limit)s MB.")
-            % {"limit": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
-        )
-    if handler.error == "too_many_files":
-        return _error(
-            request,
-            413,
-            _("Too many files. You can send up to %(count)s files at once.")
-            % {"count": settings.MAX_FILES},
-        )
+    upload_error = _upload_error(request, handler)
+    if upload_error:
+        return upload_error
     uploads = []
     for question in file_questions(questions):
         files = request.FILES.getlist(question.key)
@@ -132,6 +125,156 @@ def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, stat
         "max_files": settings.MAX_FILES,
     }
     return render(request, "tipline/submit.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest) -> HttpResponse:
+    form = CheckinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not throttle.allow("checkin", settings.CHECKINS_PER_MINUTE):
+            return _error(
+                request,
+                429,
+                _("Too many people are checking in right now. Please wait a minute and try again."),
+            )
+        codename = form.cleaned_data["codename"]
+        tip = Tip.objects.filter(codename_hash=codenames.codename_hash(codename)).first()
+        if tip is not None:
+            response = redirect("tip_status")
+            tipster_session.start(request, response, tip, reply_keys.derive_private_key(codename))
+            return response
+        form.add_error(
+            "codename", _("We do not know this codename. Check each word and try again.")
+        )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "tipline/checkin.html", {"form": form}, status=status)
+
+
+@require_GET
+@tipster_session.tipster_required
+def tip_status(request: HttpRequest) -> HttpResponse:
+    return _status_page(request, FollowupForm())
+
+
+def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) -> HttpResponse:
+    tip = request.tip
+    thread = []
+    for message in tip.messages.all():
+        entry = {"message": message, "from_reviewer": message.author == Message.Author.REVIEWER}
+        if entry["from_reviewer"] and message.body_for_tipster is not None:
+            try:
+                entry["text"] = reply_keys.open_sealed(
+                    request.reply_key, message.body_for_tipster, tip.pk
+                ).decode()
+            except reply_keys.ReplyKeyError:
+                entry["text"] = None
+        thread.append(entry)
+    tip.messages.filter(
+        author=Message.Author.REVIEWER,
+        read_by_tipster_at__isnull=True,
+        body_for_tipster__isnull=False,
+    ).update(read_by_tipster_at=timezone.now())
+    context = {
+        "tip": tip,
+        "status": tip.tipster_status(),
+        "thread": thread,
+        "form": form,
+        "desk_name": tip.desk.localized_name(get_language() or "en"),
+        "max_attachment_mb": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        "max_files": settings.MAX_FILES,
+    }
+    return render(request, "tipline/tip_status.html", context, status=status)
+
+
+@csrf_exempt  # checked in _take_followup, once the upload handler is in place (see submit)
+@require_POST
+@tipster_session.tipster_required
+def followup(request: HttpRequest) -> HttpResponse:
+    keys = request.tip.desk.recipient_keys()
+    if not keys:
+        return _error(
+            request,
+            503,
+            _(
+                "This desk cannot take tips right now. Please try again "
+                "later or choose another desk."
+            ),
+        )
+    handler = EncryptingUploadHandler(
+        request,
+        keys,
+        fields={"attachment"},
+        max_bytes=settings.MAX_ATTACHMENT_BYTES,
+        max_files=settings.MAX_FILES,
+    )
+    request.upload_handlers = [handler]
+    try:
+        return _take_followup(request, keys, handler)
+    finally:
+        handler.discard()
+
+
+@csrf_protect
+def _take_followup(request, keys, handler) -> HttpResponse:
+    form = FollowupForm(request.POST)
+    upload_error = _upload_error(request, handler)
+    if upload_error:
+        return upload_error
+    if not form.is_valid():
+        return _status_page(request, form, status=400)
+    try:
+        submit_followup(
+            request.tip,
+            form.cleaned_data["message"],
+            request.FILES.getlist("attachment"),
+            get_language() or "en",
+            keys,
+        )
+    except CryptoError:
+        return _error(
+            request,
+            503,
+            _(
+                "Your message could not be stored safely, so it was not "
+                "kept. Please try again in a few minutes."
+            ),
+        )
+    messages.success(request, _("Your message was sent."))
+    return redirect("tip_status")
+
+
+@require_POST
+@tipster_session.tipster_required
+def delete_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    Message.objects.filter(
+        pk=pk, tip=request.tip, author=Message.Author.REVIEWER, read_by_tipster_at__isnull=False
+    ).update(body_for_tipster=None, deleted_by_tipster_at=timezone.now())
+    return redirect("tip_status")
+
+
+@require_POST
+def checkout(request: HttpRequest) -> HttpResponse:
+    response = redirect("index")
+    tipster_session.end(request, response)
+    return response
+
+
+def _upload_error(request: HttpRequest, handler: EncryptingUploadHandler) -> HttpResponse | None:
+    if handler.error == "too_large":
+        return _error(
+            request,
+            413,
+            _("Your file is too large. Files may be up to %(limit)s MB.")
+            % {"limit": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+        )
+    if handler.error == "too_many_files":
+        return _error(
+            request,
+            413,
+            _("Too many files. You can send up to %(count)s files at once.")
+            % {"count": settings.MAX_FILES},
+        )
+    return None
 
 
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:

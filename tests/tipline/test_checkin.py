@@ -1,0 +1,174 @@
+"""A returning tipster: check in with the codename, read replies, send more, delete a reply."""
+
+import io
+
+import pytest
+from django.test import Client
+
+from reviewers.tips import open_thread, send_reply
+from tests.conftest import switch_site
+from tipline import reply_keys
+from tipline.models import Attachment, Message, Tip
+
+REPLY = "reply-canary-4411: can you send the ledger?"
+
+
+@pytest.fixture
+def alice(public_site, desk, make_reviewer):
+    return make_reviewer("alice", desks=[desk], key="alice")
+
+
+@pytest.fixture
+def codename(alice):
+    response = Client().post("/submit/cyber/", {"message": "first tip"})
+    assert response.status_code == 200
+    return response.context["codename"]
+
+
+def check_in(client: Client, codename: str):
+    return client.post("/checkin/", {"codename": codename})
+
+
+def test_a_tipster_checks_in_with_the_codename(codename):
+    client = Client()
+    response = check_in(client, codename)
+    assert response.status_code == 302 and response["Location"] == "/tip/"
+    page = client.get("/tip/")
+    assert page.status_code == 200
+    assert page.context["status"] in ("received", "being_reviewed")
+    assert b"alice" not in page.content  # nothing about who reviews it
+    assert page["Cache-Control"] == "no-store"
+
+
+def test_the_codename_is_forgiving_about_case_and_spaces(codename):
+    response = check_in(Client(), "  " + codename.upper().replace(" ", "   ") + "\n")
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("guess", ["", "one two three", "x" * 301, "nul\x00byte", "\u202ereversed"])
+def test_a_wrong_or_garbled_codename_is_refused_without_a_session(codename, guess):
+    client = Client()
+    response = check_in(client, guess)
+    assert response.status_code == 400
+    assert "tipline_public_session" not in client.cookies
+    assert client.get("/tip/")["Location"] == "/checkin/"
+
+
+def test_a_wrong_codename_is_explained_in_arabic(public_site, settings):
+    client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    response = check_in(client, "abacus " * 7)
+    assert response.status_code == 400
+    assert "لا نعرف هذا الاسم الرمزي" in response.content.decode()
+
+
+def test_check_ins_are_rate_limited_for_everyone(codename, settings):
+    settings.CHECKINS_PER_MINUTE = 2
+    assert check_in(Client(), "wrong " * 7).status_code == 400
+    assert check_in(Client(), "wrong again " * 4).status_code == 400
+    response = check_in(Client(), codename)
+    assert response.status_code == 429
+    assert b"wait a minute" in response.content
+
+
+def test_a_reply_is_readable_only_with_the_codename(codename, alice, settings):
+    tip = Tip.objects.get()
+    message = send_reply(alice.user, tip, REPLY)
+    assert REPLY.encode() not in bytes(message.body_for_tipster)
+    assert REPLY.encode() not in bytes(message.body_for_desk)
+    # A database copy does not hold the key: only the codename derives it.
+    with pytest.raises(reply_keys.ReplyKeyError):
+        reply_keys.open_sealed(
+            reply_keys.derive_private_key("wrong " * 7), message.body_for_tipster, tip.pk
+        )
+    client = Client()
+    check_in(client, codename)
+    page = client.get("/tip/")
+    assert REPLY in page.content.decode()
+    message.refresh_from_db()
+    assert message.read_by_tipster_at is not None
+
+
+def test_a_tipster_deletes_a_reply_once_read(codename, alice):
+    tip = Tip.objects.get()
+    message = send_reply(alice.user, tip, REPLY)
+    client = Client()
+    check_in(client, codename)
+    client.get("/tip/")
+    response = client.post(f"/tip/replies/{message.pk}/delete/")
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.body_for_tipster is None and message.deleted_by_tipster_at is not None
+    assert REPLY not in client.get("/tip/").content.decode()
+
+
+def test_an_unread_reply_cannot_be_deleted_blind(codename, alice):
+    tip = Tip.objects.get()
+    message = send_reply(alice.user, tip, REPLY)
+    client = Client()
+    check_in(client, codename)  # status page not opened yet
+    client.post(f"/tip/replies/{message.pk}/delete/")
+    message.refresh_from_db()
+    assert message.body_for_tipster is not None
+
+
+def test_a_tipster_cannot_touch_another_tips_replies(codename, alice):
+    first = Tip.objects.get()
+    other_codename = Client().post("/submit/cyber/", {"message": "second"}).context["codename"]
+    message = send_reply(alice.user, first, REPLY)
+    client = Client()
+    check_in(client, other_codename)
+    client.get("/tip/")
+    Message.objects.filter(pk=message.pk).update(read_by_tipster_at="2026-01-01T00:00:00Z")
+    client.post(f"/tip/replies/{message.pk}/delete/")
+    message.refresh_from_db()
+    assert message.body_for_tipster is not None
+    assert REPLY not in client.get("/tip/").content.decode()
+
+
+def test_a_follow_up_with_a_file_reaches_the_desk_encrypted(codename, alice, settings):
+    client = Client()
+    check_in(client, codename)
+    upload = io.BytesIO(b"followup-file-canary")
+    upload.name = "ledger.csv"
+    response = client.post(
+        "/tip/followup/", {"message": "followup-canary-77", "attachment": upload}
+    )
+    assert response.status_code == 302
+    message = Message.objects.get(author=Message.Author.TIPSTER)
+    assert b"followup-canary-77" not in bytes(message.body_for_desk)
+    attachment = Attachment.objects.get(message=message)
+    assert client.get("/tip/").content.decode().count("Your message was sent.") == 1
+    switch_site(settings, "backoffice")
+    [entry] = open_thread(alice.user, Tip.objects.get(), alice.key.passphrase)
+    assert entry["text"] == "followup-canary-77"
+    assert entry["attachments"][0]["file_name"] == "ledger.csv"
+    assert entry["attachments"][0]["storage_name"] == attachment.storage_name
+
+
+def test_an_empty_follow_up_is_refused_and_nothing_stored(codename, settings):
+    client = Client()
+    check_in(client, codename)
+    upload = io.BytesIO(b"data")
+    upload.name = "a.txt"
+    response = client.post("/tip/followup/", {"message": "", "attachment": upload})
+    assert response.status_code == 400
+    assert Message.objects.count() == 0 and Attachment.objects.count() == 0
+
+
+def test_leaving_ends_the_session(codename):
+    client = Client()
+    check_in(client, codename)
+    stolen = client.cookies["tipline_reply_key"].value
+    client.post("/tip/checkout/")
+    assert client.get("/tip/")["Location"] == "/checkin/"
+    client.cookies["tipline_reply_key"] = stolen
+    assert client.get("/tip/")["Location"] == "/checkin/"
+
+
+def test_pages_need_a_check_in(public_site):
+    client = Client()
+    for path in ("/tip/",):
+        assert client.get(path)["Location"] == "/checkin/"
+    for path in ("/tip/followup/", "/tip/replies/1/delete/"):
+        assert client.post(path)["Location"] == "/checkin/"
