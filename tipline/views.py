@@ -158,6 +158,12 @@ def tip_status(request: HttpRequest) -> HttpResponse:
 
 def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) -> HttpResponse:
     tip = request.tip
+    # Showing a reply is reading it: from now on the tipster may delete it.
+    tip.messages.filter(
+        author=Message.Author.REVIEWER,
+        read_by_tipster_at__isnull=True,
+        body_for_tipster__isnull=False,
+    ).update(read_by_tipster_at=timezone.now())
     thread = []
     for message in tip.messages.all():
         entry = {"message": message, "from_reviewer": message.author == Message.Author.REVIEWER}
@@ -169,11 +175,6 @@ def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) ->
             except reply_keys.ReplyKeyError:
                 entry["text"] = None
         thread.append(entry)
-    tip.messages.filter(
-        author=Message.Author.REVIEWER,
-        read_by_tipster_at__isnull=True,
-        body_for_tipster__isnull=False,
-    ).update(read_by_tipster_at=timezone.now())
     context = {
         "tip": tip,
         "status": tip.tipster_status(),

@@ -145,6 +145,8 @@ class Stack:
             "alice",
             "--desk",
             desk,
+            "--desk",
+            "cyber",  # a desk shipped with every install, with every kind of question
             env={
                 "TIPLINE_PASSWORD": REVIEWER_PASSWORD,
                 "TIPLINE_KEY_PASSPHRASE": REVIEWER_PASSPHRASE,

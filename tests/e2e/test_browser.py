@@ -1,8 +1,9 @@
 """A tipster in a real browser with JavaScript off (Tor Browser "Safest"), in English and Arabic.
 
-Debian's chromium driven by Playwright submits a tip with a file through the real public site,
-then a reviewer reads it in the back office. Screenshots of every page are kept as artifacts in
-$TIPLINE_ARTIFACTS_DIR (default: test-artifacts/)."""
+Debian's chromium driven by Playwright answers a desk's questionnaire and attaches files on the
+real public site, keeps the codename from the receipt, and after a reviewer has read the tip and
+replied in the back office, checks in with the codename and reads the reply. Screenshots of
+every page are kept as artifacts in $TIPLINE_ARTIFACTS_DIR (default: test-artifacts/)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, ROOT, Stack,
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARTIFACTS = Path(os.environ.get("TIPLINE_ARTIFACTS_DIR", ROOT / "test-artifacts"))
+TEXT = {
+    "en": {"change": None, "checkin": "Check in", "reply": "Reply from the reviewers"},
+    "ar": {"change": "تغيير", "checkin": "دخول", "reply": "ردّ من المراجعين"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,34 +65,48 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("language", ["en", "ar"])
-def test_a_tipster_submits_with_javascript_off(stack, browser, language, tmp_path):
+def tipster_context(browser, stack, language):
     context = browser.new_context(java_script_enabled=False, locale=language)
-    page = context.new_page()
     foreign = []
-    page.on(
+    context.on(
         "request",
         lambda r: None if r.url.startswith(stack.public_url("/")) else foreign.append(r.url),
     )
+    return context, foreign
 
+
+def test_a_tipster_reports_and_reads_a_reply_with_javascript_off(stack, browser, tmp_path):
+    for step, language in enumerate(["en", "ar"]):
+        run_tipster_journey(stack, browser, tmp_path, language, drift=step)
+
+
+def run_tipster_journey(stack, browser, tmp_path, language, drift):
+    context, foreign = tipster_context(browser, stack, language)
+    page = context.new_page()
     page.goto(stack.public_url("/"))
-    if language == "ar":
-        page.select_option("#language", "ar")
+    if language != "en":
+        page.select_option("#language", language)
         page.click("form.language button")
         assert page.get_attribute("html", "dir") == "rtl"
     shoot(page, f"{language}-1-home")
-    page.click("a[href='/submit/demo/']")
-    shoot(page, f"{language}-2-submit")
-    evidence = tmp_path / f"evidence-{language}.txt"
-    evidence.write_text(f"browser evidence {language}")
+    page.click("a[href='/submit/cyber/']")
+    shoot(page, f"{language}-2-questionnaire")
+    files = []
+    for name in ("ledger", "chat-log"):
+        path = tmp_path / f"{name}-{language}.txt"
+        path.write_text(f"{name} contents in {language}")
+        files.append(str(path))
     page.fill("textarea[name=message]", f"browser tip in {language}")
-    page.set_input_files("input[name=attachment]", str(evidence))
+    page.fill("input[name=group]", "APT-example")
+    page.fill("input[name=when]", "2024-03-31")
+    page.check("input[name=ongoing][value=yes]")
+    page.check("input[name=how_known][value=documents]")
+    page.set_input_files("input[name=attachment]", files)
     page.click("form[enctype] button[type=submit]")
     assert page.locator(".codename").count() == 1, page.content()
     codename = page.inner_text(".codename")
     assert len(codename.split()) == 7
     shoot(page, f"{language}-3-receipt")
-    assert foreign == []
     context.close()
 
     [(tip_id,)] = stack.sql("SELECT max(id) FROM tipline_tip")
@@ -96,18 +115,47 @@ def test_a_tipster_submits_with_javascript_off(stack, browser, language, tmp_pat
         30,
         "routing",
     )
+    reply_text = f"Thank you. Reply in {language}: who sent the ledger?"
+    review_and_reply(stack, browser, tip_id, language, reply_text, drift)
+
+    context, more_foreign = tipster_context(browser, stack, language)
+    page = context.new_page()
+    page.goto(stack.public_url("/"))
+    if language != "en":
+        page.select_option("#language", language)
+        page.click("form.language button")
+    page.click("a[href='/checkin/']")
+    shoot(page, f"{language}-6-checkin")
+    page.fill("input[name=codename]", codename)
+    page.click(f"main button:has-text('{TEXT[language]['checkin']}')")
+    assert reply_text in page.inner_text("main"), page.content()
+    assert TEXT[language]["reply"] in page.inner_text("main")
+    shoot(page, f"{language}-7-reply")
+    page.click("form[action^='/tip/replies/'] button")
+    assert reply_text not in page.inner_text("main")
+    shoot(page, f"{language}-8-reply-deleted")
+    context.close()
+    assert foreign == [] and more_foreign == []
+
+
+def review_and_reply(stack, browser, tip_id, language, reply_text, drift):
     reviewer = browser.new_context(java_script_enabled=False)
     page = reviewer.new_page()
     page.goto(stack.backoffice_url("/login/"))
     shoot(page, f"{language}-4-backoffice-login")
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", REVIEWER_PASSWORD)
-    page.fill("input[name=otp_token]", stack.current_totp(drift=1 if language == "ar" else 0))
+    page.fill("input[name=otp_token]", stack.current_totp(drift=drift))
     page.click("button[type=submit]")
     page.goto(stack.backoffice_url(f"/tips/{tip_id}/"))
     page.fill("input[name=passphrase]", REVIEWER_PASSPHRASE)
     page.click("main button[type=submit]")
-    assert f"browser tip in {language}" in page.inner_text("main")
-    assert f"evidence-{language}.txt" in page.inner_text("main")
+    text = page.inner_text("main")
+    assert f"browser tip in {language}" in text
+    assert "APT-example" in text and "2024-03-31" in text and "I have documents or data" in text
+    assert f"ledger-{language}.txt" in text and f"chat-log-{language}.txt" in text
+    page.fill("textarea[name=message]", reply_text)
+    page.click("form[action$='/reply/'] button")
+    assert reply_text in page.inner_text("main")
     shoot(page, f"{language}-5-backoffice-tip")
     reviewer.close()
