@@ -18,6 +18,7 @@ class OpenedTip:
     tip: Tip
     readable: bool
     answers: list[dict] = field(default_factory=list)
+    reward_contact: str = ""
     language: str = ""
     attachments: list[dict] = field(default_factory=list)
 
@@ -39,6 +40,7 @@ def open_tip(user, tip: Tip, passphrase: str) -> OpenedTip:
         tip=tip,
         readable=True,
         answers=document.get("answers", []),
+        reward_contact=document.get("reward_contact", ""),
         language=document.get("language", ""),
         attachments=document.get("attachments", []),
     )

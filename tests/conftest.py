@@ -140,6 +140,7 @@ def switch_site(settings, site: str) -> None:
     settings.PUBLIC = site == "public"
     settings.ROOT_URLCONF = tipline_settings.SITE_URLCONF[site]
     settings.MIDDLEWARE = tipline_settings.SITE_MIDDLEWARE[site]
+    settings.SESSION_ENGINE = tipline_settings.SITE_SESSION_ENGINE[site]
     templates = [dict(t, OPTIONS=dict(t["OPTIONS"])) for t in tipline_settings.TEMPLATES]
     templates[0]["OPTIONS"]["context_processors"] = [
         "django.template.context_processors.request",

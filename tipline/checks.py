@@ -30,8 +30,32 @@ def check_gnupg(app_configs=None, **kwargs):
                 id="tipline.E002",
             )
         )
+    if settings.ORGANIZATION_KEY_FILE:
+        errors += check_organization_key(Path(settings.ORGANIZATION_KEY_FILE))
     if settings.PUBLIC and settings.REVIEWER_GNUPG_ROOT is not None:
         errors.append(
             Error("The public site must not know where reviewer keys live.", id="tipline.E003")
         )
     return errors
+
+
+def check_organization_key(path: Path) -> list[Error]:
+    try:
+        key = crypto.describe_public_key(path.read_text())
+    except (OSError, crypto.CryptoError) as exc:
+        return [
+            Error(
+                f"TIPLINE_ORGANIZATION_KEY_FILE {path}: {exc}",
+                hint="Point it at one armored OpenPGP public key.",
+                id="tipline.E004",
+            )
+        ]
+    if key["type"] != "pub":
+        return [
+            Error(
+                f"TIPLINE_ORGANIZATION_KEY_FILE {path} holds a secret key.",
+                hint="Export only the public half (gpg --armor --export).",
+                id="tipline.E005",
+            )
+        ]
+    return []

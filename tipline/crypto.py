@@ -351,3 +351,11 @@ def stop_agent(home: Path) -> None:
         stderr=subprocess.DEVNULL,
         check=False,
     )
+
+
+def describe_public_key(armored: str) -> dict:
+    """Fingerprint and type ("pub" or "sec") of the key(s) in ``armored``, without importing."""
+    keys = _gpg(public_home()).scan_keys_mem(armored)
+    if len(keys) != 1:
+        raise CryptoError(f"expected one key, found {len(keys)}")
+    return {"fingerprint": keys[0]["fingerprint"], "type": keys[0]["type"]}

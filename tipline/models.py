@@ -55,7 +55,7 @@ class Desk(models.Model):
 
 
 # Form field names the questionnaire must not use.
-RESERVED_KEYS = {"csrfmiddlewaretoken", "language", "next"}
+RESERVED_KEYS = {"csrfmiddlewaretoken", "language", "next", "reward_contact"}
 
 
 class Question(models.Model):

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from tipline.models import Desk, Question
 
 TEXT_MAX_CHARS = 1000
+# A field every questionnaire ends with; not a Question, so admins cannot remove it by mistake.
+REWARD_CONTACT = "reward_contact"
 # The questions every new desk starts with (admins may change them afterwards).
 BASIC_QUESTIONS = [
     {
@@ -97,6 +99,17 @@ class QuestionnaireForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = questions
         self.language = language
+        self.fields[REWARD_CONTACT] = forms.CharField(
+            label=_("How can we contact you about a reward? (optional)"),
+            help_text=_(
+                "Only if you want to be considered for a reward. Use a contact made only "
+                "for this, such as a new e-mail address. It is encrypted like your tip, "
+                "and you can also give it later."
+            ),
+            required=False,
+            max_length=TEXT_MAX_CHARS,
+            widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+        )
         for question in questions:
             if question.kind != Question.Kind.FILE:
                 self.fields[question.key] = _field_for(question, language)

@@ -1,10 +1,12 @@
 """Keeping a secret for the length of one session without storing it anywhere.
 
 The secret is sealed with AES-GCM and handed to the browser in an HttpOnly cookie. The sealing
-key is derived from a random value kept in the server-side session and from the site's own
-SECRET_KEY, which lives only in the server process's configuration. The database alone (the
-sessions table), the browser alone (the cookie), or both without the server's secret cannot
-recover it; ending the session destroys the session half and with it every copy of the cookie.
+key is derived from a random value kept in the session and from the site's own SECRET_KEY,
+which lives only in the server process's configuration. In the back office the session is a
+database row: the database alone, the browser alone, or both without the server's secret cannot
+recover the secret, and logging out destroys it. On the public site the session is a signed
+cookie, so the server keeps nothing about a returning tipster; the browser's cookies alone still
+cannot recover the secret without the server's key.
 
 Used for a reviewer's key passphrase (back office) and a tipster's reply key (public site).
 """

@@ -151,7 +151,12 @@ SITE_CONTEXT_PROCESSORS = {
         "reviewers.context_processors.key_state",
     ],
 }
+SITE_SESSION_ENGINE = {
+    "public": "django.contrib.sessions.backends.signed_cookies",
+    "backoffice": "django.contrib.sessions.backends.db",
+}
 MIDDLEWARE = SITE_MIDDLEWARE[SITE]
+SESSION_ENGINE = SITE_SESSION_ENGINE[SITE]
 ROOT_URLCONF = SITE_URLCONF[SITE]
 
 TEMPLATES = [
@@ -262,6 +267,8 @@ CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
 if PUBLIC:
     SESSION_COOKIE_AGE = envint("TIPLINE_TIPSTER_IDLE_MINUTES", 120) * 60
     SESSION_SAVE_EVERY_REQUEST = True
+    # A tipster's session lives only in their browser (signed with the public site's key): the
+    # server keeps no row that says a tip was looked at, or when.
 else:
     SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -316,6 +323,10 @@ REVIEWER_GNUPG_ROOT = (
     None if PUBLIC else Path(env("TIPLINE_REVIEWER_GNUPG_ROOT", str(GNUPG_DIR / "reviewers")))
 )
 ENCRYPTED_FILES_DIR = Path(env("TIPLINE_FILES_DIR", str(DATA_DIR / "files")))
+
+# The organization's OpenPGP public key (armored), offered at /organization-key.asc for
+# tipsters who prefer to encrypt before sending. Its secret half is never on any server here.
+ORGANIZATION_KEY_FILE = env("TIPLINE_ORGANIZATION_KEY_FILE", "")
 
 # --- Codenames ---------------------------------------------------------------------------------
 CODENAME_WORDS = envint("TIPLINE_CODENAME_WORDS", 7)

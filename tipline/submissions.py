@@ -36,7 +36,11 @@ def _attachments(uploads: list[EncryptedUpload]) -> list[dict]:
 
 
 def build_envelope(
-    desk: Desk, answers: list[dict], uploads: list[EncryptedUpload], language: str
+    desk: Desk,
+    answers: list[dict],
+    uploads: list[EncryptedUpload],
+    language: str,
+    reward_contact: str = "",
 ) -> bytes:
     """The plaintext document that is encrypted as a whole: everything the tipster wrote.
 
@@ -49,6 +53,7 @@ def build_envelope(
         "language": language,
         "answers": answers,
         "attachments": _attachments(uploads),
+        "reward_contact": reward_contact,
     }
     return json.dumps(document, ensure_ascii=False).encode()
 
@@ -74,6 +79,7 @@ def submit_tip(
     uploads: list[EncryptedUpload],
     language: str,
     keys: list[crypto.PublicKey],
+    reward_contact: str = "",
 ) -> Receipt:
     """Store a tip and its already-encrypted files in one transaction; return the receipt.
 
@@ -83,7 +89,9 @@ def submit_tip(
     """
     if not keys:
         raise crypto.NoRecipientsError("desk has no reviewers")
-    envelope = crypto.encrypt_bytes(build_envelope(desk, answers, uploads, language), keys)
+    envelope = crypto.encrypt_bytes(
+        build_envelope(desk, answers, uploads, language, reward_contact), keys
+    )
     codename = codenames.generate()
     reply_key = reply_keys.public_key(reply_keys.derive_private_key(codename))
     committed: list[str] = []

@@ -12,6 +12,8 @@ urlpatterns = [
     path("tip/followup/", views.followup, name="followup"),
     path("tip/replies/<int:pk>/delete/", views.delete_reply, name="delete_reply"),
     path("tip/checkout/", views.checkout, name="checkout"),
+    path("metadata.json", views.metadata, name="metadata"),
+    path("organization-key.asc", views.organization_key, name="organization_key"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -12,11 +14,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tipline import codenames, reply_keys, throttle, tipster_session
+from tipline import __version__, codenames, crypto, reply_keys, throttle, tipster_session
 from tipline.crypto import CryptoError
 from tipline.forms import CheckinForm, FollowupForm
 from tipline.models import Desk, Message, Question, Tip
-from tipline.questionnaires import QuestionnaireForm, active_questions, file_questions
+from tipline.questionnaires import (
+    REWARD_CONTACT,
+    QuestionnaireForm,
+    active_questions,
+    file_questions,
+)
 from tipline.submissions import submit_followup, submit_tip
 from tipline.uploads import EncryptingUploadHandler
 
@@ -88,7 +95,14 @@ def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse
     if not form.is_valid():
         return _submit_page(request, desk, form, status=400)
     try:
-        receipt = submit_tip(desk, form.answers(), uploads, language, keys)
+        receipt = submit_tip(
+            desk,
+            form.answers(),
+            uploads,
+            language,
+            keys,
+            reward_contact=form.cleaned_data[REWARD_CONTACT],
+        )
     except CryptoError:
         return _error(
             request,
@@ -121,6 +135,7 @@ def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, stat
         "desk_description": desk.localized_description(language),
         "form": form,
         "items": items,
+        "reward_contact": form[REWARD_CONTACT],
         "max_attachment_mb": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "max_files": settings.MAX_FILES,
     }
@@ -276,6 +291,49 @@ def _upload_error(request: HttpRequest, handler: EncryptingUploadHandler) -> Htt
             % {"count": settings.MAX_FILES},
         )
     return None
+
+
+@require_GET
+def metadata(request: HttpRequest) -> HttpResponse:
+    """What a careful tipster (or a directory of tip lines) may want to verify about this site."""
+    organization_key = _organization_key()
+    document = {
+        "service": "tipline",
+        "version": __version__,
+        "languages": [code for code, _name in settings.LANGUAGES],
+        "onion_address": settings.ONION_ADDRESS or None,
+        "organization_key": (
+            {"fingerprint": organization_key["fingerprint"], "url": "/organization-key.asc"}
+            if organization_key
+            else None
+        ),
+        "desks": [
+            {
+                "slug": desk.slug,
+                "name": desk.name,
+                "recipient_fingerprints": [key.fingerprint for key in desk.recipient_keys()],
+            }
+            for desk in Desk.objects.filter(is_active=True).order_by("pk")
+        ],
+    }
+    return JsonResponse(document, json_dumps_params={"indent": 2})
+
+
+@require_GET
+def organization_key(request: HttpRequest) -> HttpResponse:
+    key = _organization_key()
+    if key is None:
+        raise Http404("no organization key")
+    response = HttpResponse(key["armored"], content_type="application/pgp-keys")
+    response["Content-Disposition"] = 'attachment; filename="organization-key.asc"'
+    return response
+
+
+def _organization_key() -> dict | None:
+    if not settings.ORGANIZATION_KEY_FILE:
+        return None
+    armored = Path(settings.ORGANIZATION_KEY_FILE).read_text()
+    return {"armored": armored, **crypto.describe_public_key(armored)}
 
 
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
