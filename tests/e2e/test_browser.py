@@ -159,3 +159,29 @@ def review_and_reply(stack, browser, tip_id, language, reply_text, drift):
     assert reply_text in page.inner_text("main")
     shoot(page, f"{language}-5-backoffice-tip")
     reviewer.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_pages_fit_a_small_phone_screen(stack, browser, language):
+    context = browser.new_context(
+        java_script_enabled=False, locale=language, viewport={"width": 360, "height": 740}
+    )
+    context.add_cookies(
+        [{"name": "tipline_language", "value": language, "url": stack.public_url("/")}]
+    )
+    page = context.new_page()
+    for name, path in (
+        ("home", "/"),
+        ("questionnaire", "/submit/cyber/"),
+        ("checkin", "/checkin/"),
+    ):
+        page.goto(stack.public_url(path))
+        shoot(page, f"{language}-phone-{name}")
+        assert page.locator("html").get_attribute("lang") == language
+        # Nothing wider than the screen: no sideways scrolling on a phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, page.evaluate(
+            "() => Array.from(document.querySelectorAll('*'))"
+            ".filter(e => e.getBoundingClientRect().right > 360)"
+            ".map(e => e.tagName + ' ' + e.getBoundingClientRect().right)"
+        )
+    context.close()
