@@ -41,7 +41,7 @@ def create_desk(slug: str, name: str, description: str = "") -> Desk:
 
 
 def create_reviewer(
-    username: str, password: str, passphrase: str, desk_slugs: list[str]
+    username: str, password: str, passphrase: str, desk_slugs: list[str], admin: bool = False
 ) -> NewReviewer:
     """Create a reviewer with a TOTP device and a passphrase-protected key pair."""
     if settings.PUBLIC:
@@ -69,10 +69,31 @@ def create_reviewer(
 
     key = crypto.generate_reviewer_key(passphrase)
     with transaction.atomic():
-        user = User.objects.create_user(username=username, password=password)
+        # An admin edits desks and questionnaires; reading tips still needs desk membership.
+        user = User.objects.create_user(
+            username=username, password=password, is_staff=admin, is_superuser=admin
+        )
         ReviewerKey.objects.create(user=user, fingerprint=key.fingerprint, public_key=key.armored)
         for desk in desks:
             DeskMembership.objects.create(desk=desk, user=user)
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-        log_action(None, "reviewer.create", reviewer=user.pk, desks=sorted(desk_slugs))
+        log_action(None, "reviewer.create", reviewer=user.pk, desks=sorted(desk_slugs), admin=admin)
     return NewReviewer(user=user, fingerprint=key.fingerprint, otpauth_uri=device.config_url)
+
+
+def add_to_desk(username: str, desk_slug: str) -> None:
+    """Make a reviewer a member of a desk: they will read the desk's tips from now on.
+
+    Tips that arrived before were not encrypted to their key; another member must re-encrypt
+    those for them.
+    """
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    desk = Desk.objects.filter(slug=desk_slug).first()
+    if user is None or desk is None:
+        raise ProvisioningError(f"no such {'reviewer' if user is None else 'desk'}")
+    if not hasattr(user, "reviewer_key"):
+        raise ProvisioningError("this user has no key and could not read the desk's tips")
+    _, created = DeskMembership.objects.get_or_create(desk=desk, user=user)
+    if created:
+        log_action(None, "desk.member_add", reviewer=user.pk, desk=desk.slug)

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from reviewers import views
 from reviewers.admin import admin_site
+from tipline.views import health_status
 
 routes = [
     path("", views.inbox, name="inbox"),
@@ -18,6 +19,8 @@ routes = [
 
 urlpatterns = [
     path("", include((routes, "reviewers"), namespace="reviewers")),
+    # For monitoring on the internal network: says only which dependency is down, no data.
+    path("health/", health_status, name="health"),
     path("admin/", admin_site.urls),
 ]
 

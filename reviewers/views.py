@@ -16,7 +16,13 @@ from reviewers import unlock
 from reviewers.access import key_unlocked_required, readable_tips, reviewer_required
 from reviewers.audit import log_action
 from reviewers.forms import LoginForm, ReplyForm, UnlockForm
-from reviewers.tips import open_attachment, open_thread, open_tip, send_reply
+from reviewers.tips import (
+    open_attachment,
+    open_thread,
+    open_tip,
+    reviewer_fingerprint,
+    send_reply,
+)
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
 from tipline.models import Attachment
 
@@ -119,6 +125,10 @@ def _tip_page(request: HttpRequest, tip, form: ReplyForm, status: int = 200) -> 
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
     form = ReplyForm(request.POST)
+    if reviewer_fingerprint(request.user) not in tip.recipients:
+        form.add_error(None, "You cannot reply to a tip you cannot read.")
+    elif not tip.reply_public_key:
+        form.add_error(None, "This tip has no reply key, so the tipster could not read a reply.")
     if not form.is_valid():
         return _tip_page(request, tip, form, status=400)
     send_reply(request.user, tip, form.cleaned_data["message"])

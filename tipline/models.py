@@ -217,6 +217,24 @@ class Tip(models.Model):
         return "being_reviewed" if self.routed_at else "received"
 
 
+class RoutingDecision(models.Model):
+    """Who a tip was routed to, by which rule, and when: exactly one per tip."""
+
+    tip = models.OneToOneField(Tip, on_delete=models.CASCADE, related_name="routing_decision")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rule = models.CharField(max_length=200)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"tip {self.tip_id} -> {self.reviewer_id} ({self.rule})"
+
+
 class Message(models.Model):
     """A follow-up from the tipster or a reply from a reviewer, in the order they were sent.
 
@@ -242,8 +260,9 @@ class Message(models.Model):
     body_for_desk = models.BinaryField()
     recipients = models.JSONField(default=list)
     body_for_tipster = models.BinaryField(null=True, blank=True)
-    read_by_tipster_at = models.DateTimeField(null=True, blank=True)
-    deleted_by_tipster_at = models.DateTimeField(null=True, blank=True)
+    # Flags, not times: the server keeps no record of when a tipster came back.
+    read_by_tipster = models.BooleanField(default=False)
+    deleted_by_tipster = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["sent_at", "pk"]

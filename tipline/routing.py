@@ -11,10 +11,13 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from tipline.models import Tip
+from tipline.models import RoutingDecision, Tip
+
+LEAST_LOADED = "least open tips among the desk's active reviewers"
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +43,16 @@ def route(tip_id: int) -> bool:
     if tip is None:
         return False
     reviewer = pick_reviewer(tip)
-    claimed = Tip.objects.filter(pk=tip_id, routed_at__isnull=True).update(
-        assignee=reviewer, routed_at=timezone.now()
-    )
+    rule = LEAST_LOADED if reviewer else "no active reviewer with a key: left unassigned"
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Tip.objects.filter(pk=tip_id, routed_at__isnull=True).update(
+            assignee=reviewer, routed_at=now
+        )
+        if claimed:
+            RoutingDecision.objects.create(
+                tip_id=tip_id, reviewer=reviewer, rule=rule, decided_at=now
+            )
     if claimed:
         logger.info("tip %s routed to reviewer %s", tip_id, reviewer.pk if reviewer else None)
     return bool(claimed)

@@ -191,6 +191,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file too (not Django's in-memory default), so that concurrent writers behave
+    # as they do in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-tipline.sqlite3")}
 if env("TIPLINE_TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("TIPLINE_TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -264,11 +267,13 @@ CSRF_COOKIE_NAME = f"tipline_{SITE}_csrf"
 CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
 # A reviewer's session ends after eight hours; a returning tipster's after two idle hours.
 # Both end when the browser closes.
+# A returning tipster's session also ends 8 hours after the check-in, however active.
+TIPSTER_SESSION_MAX_SECONDS = envint("TIPLINE_TIPSTER_SESSION_MAX_HOURS", 8) * 3600
 if PUBLIC:
-    SESSION_COOKIE_AGE = envint("TIPLINE_TIPSTER_IDLE_MINUTES", 120) * 60
-    SESSION_SAVE_EVERY_REQUEST = True
     # A tipster's session lives only in their browser (signed with the public site's key): the
     # server keeps no row that says a tip was looked at, or when.
+    SESSION_COOKIE_AGE = envint("TIPLINE_TIPSTER_IDLE_MINUTES", 120) * 60
+    SESSION_SAVE_EVERY_REQUEST = True
 else:
     SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -366,8 +371,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Enqueueing must not keep a tipster waiting when the broker is down: the sweeper re-enqueues.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-unrouted-tips": {"task": "tipline.tasks.sweep_unrouted", "schedule": 60.0},
+    "sweep-unrouted-tips": {
+        "task": "tipline.tasks.sweep_unrouted",
+        "schedule": float(envint("TIPLINE_SWEEP_SECONDS", 60)),
+    },
     "remove-stale-uploads": {"task": "tipline.tasks.remove_stale_uploads", "schedule": 3600.0},
+    "forget-rate-limit-counts": {
+        "task": "tipline.tasks.forget_rate_limit_counts",
+        "schedule": 600.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 ROUTING_GRACE_SECONDS = envint("TIPLINE_ROUTING_GRACE_SECONDS", 120)

@@ -1,9 +1,11 @@
 """Celery tasks: thin wrappers that take ids and call idempotent functions."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
-from tipline import routing, storage
+from tipline import routing, storage, throttle
 
 
 @shared_task(
@@ -31,3 +33,9 @@ def sweep_unrouted() -> int:
 def remove_stale_uploads() -> int:
     """Delete ciphertext left in the upload area by requests that never completed."""
     return storage.remove_stale_incoming()
+
+
+@shared_task
+def forget_rate_limit_counts() -> int:
+    """Per-minute counts are needed for a minute; keeping them would record when people came."""
+    return throttle.forget_old_windows(older_than=timedelta(minutes=10))

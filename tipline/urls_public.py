@@ -13,6 +13,7 @@ urlpatterns = [
     path("tip/replies/<int:pk>/delete/", views.delete_reply, name="delete_reply"),
     path("tip/checkout/", views.checkout, name="checkout"),
     path("metadata.json", views.metadata, name="metadata"),
+    path("health/", views.health_status, name="health"),
     path("organization-key.asc", views.organization_key, name="organization_key"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

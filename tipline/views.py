@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tipline import __version__, codenames, crypto, reply_keys, throttle, tipster_session
+from tipline import (
+    __version__,
+    codenames,
+    crypto,
+    health,
+    reply_keys,
+    throttle,
+    tipster_session,
+)
 from tipline.crypto import CryptoError
 from tipline.forms import CheckinForm, FollowupForm
 from tipline.models import Desk, Message, Question, Tip
@@ -176,9 +184,9 @@ def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) ->
     # Showing a reply is reading it: from now on the tipster may delete it.
     tip.messages.filter(
         author=Message.Author.REVIEWER,
-        read_by_tipster_at__isnull=True,
+        read_by_tipster=False,
         body_for_tipster__isnull=False,
-    ).update(read_by_tipster_at=timezone.now())
+    ).update(read_by_tipster=True)
     thread = []
     for message in tip.messages.all():
         entry = {"message": message, "from_reviewer": message.author == Message.Author.REVIEWER}
@@ -263,8 +271,8 @@ def _take_followup(request, keys, handler) -> HttpResponse:
 @tipster_session.tipster_required
 def delete_reply(request: HttpRequest, pk: int) -> HttpResponse:
     Message.objects.filter(
-        pk=pk, tip=request.tip, author=Message.Author.REVIEWER, read_by_tipster_at__isnull=False
-    ).update(body_for_tipster=None, deleted_by_tipster_at=timezone.now())
+        pk=pk, tip=request.tip, author=Message.Author.REVIEWER, read_by_tipster=True
+    ).update(body_for_tipster=None, deleted_by_tipster=True)
     return redirect("tip_status")
 
 
@@ -332,8 +340,25 @@ def organization_key(request: HttpRequest) -> HttpResponse:
 def _organization_key() -> dict | None:
     if not settings.ORGANIZATION_KEY_FILE:
         return None
-    armored = Path(settings.ORGANIZATION_KEY_FILE).read_text()
+    return _read_organization_key(settings.ORGANIZATION_KEY_FILE)
+
+
+@cache
+def _read_organization_key(path: str) -> dict:
+    """Read once per process; the start-up check has already refused a bad file."""
+    armored = Path(path).read_text()
     return {"armored": armored, **crypto.describe_public_key(armored)}
+
+
+@require_GET
+def health_status(request: HttpRequest) -> HttpResponse:
+    """For monitoring: 200 when a tip can be taken and routed, else 503 naming what is down."""
+    results = health.check(timeout=2.0)
+    failing = sorted(name for name, result in results.items() if result != "ok")
+    return JsonResponse(
+        {"status": "unavailable" if failing else "ok", "failing": failing},
+        status=503 if failing else 200,
+    )
 
 
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:

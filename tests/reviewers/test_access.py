@@ -168,3 +168,28 @@ def test_logout_forgets_the_unlocked_key(backoffice, desk, make_reviewer, logged
     client.cookies["tipline_key_unlock"] = cookie  # an old cookie is useless in a new session
     response = client.get(f"/tips/{tip.pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/key/unlock/")
+
+
+def test_a_member_who_cannot_read_a_tip_cannot_reply_to_it(
+    backoffice, desk, make_reviewer, logged_in
+):
+    from tipline.models import Message
+
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    tip = make_tip(desk, alice.key)
+    tip.reply_public_key = b"\x09" * 32
+    tip.save()
+    carol = make_reviewer("carol", desks=[desk], key="carol")
+    response = logged_in(carol, unlock=True).post(f"/tips/{tip.pk}/reply/", {"message": "hi"})
+    assert response.status_code == 400
+    assert Message.objects.count() == 0
+
+
+def test_a_reply_to_a_tip_without_a_reply_key_is_refused_cleanly(
+    backoffice, desk, make_reviewer, logged_in
+):
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    tip = make_tip(desk, alice.key)  # made without a reply key
+    response = logged_in(alice, unlock=True).post(f"/tips/{tip.pk}/reply/", {"message": "hi"})
+    assert response.status_code == 400
+    assert b"no reply key" in response.content

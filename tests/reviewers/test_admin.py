@@ -114,3 +114,9 @@ def test_a_malformed_question_is_refused(desk, fields, error_field):
     with pytest.raises(ValidationError) as error:
         question.full_clean()
     assert error_field in error.value.message_dict
+
+
+def test_the_admin_uses_the_back_offices_own_audited_login(client, backoffice):
+    response = client.get("/admin/login/?next=/admin/tipline/desk/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")

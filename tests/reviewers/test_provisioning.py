@@ -105,3 +105,24 @@ def test_demo_creates_a_desk_and_a_reviewer_and_keeps_credentials_private(
         assert capsys.readouterr().out.strip().isdigit()
     finally:
         crypto.stop_agent(crypto.reviewer_home(key.fingerprint))
+
+
+def test_joindesk_adds_an_existing_reviewer_to_a_desk(backoffice, make_reviewer):
+    alice = make_reviewer("alice", key="alice")
+    call_command("joindesk", "alice", "--desk", "crypto")
+    assert list(alice.user.desks.values_list("slug", flat=True)) == ["crypto"]
+    assert AuditEvent.objects.filter(action="desk.member_add").exists()
+    with pytest.raises(CommandError, match="no such desk"):
+        call_command("joindesk", "alice", "--desk", "nope")
+
+
+def test_createreviewer_makes_an_admin_who_is_on_no_desk(backoffice, monkeypatch):
+    monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-for-root")
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "root's own key passphrase")
+    call_command("createreviewer", "root", "--admin")
+    key = ReviewerKey.objects.get(user__username="root")
+    try:
+        assert key.user.is_staff and key.user.is_superuser
+        assert not key.user.desks.exists()
+    finally:
+        crypto.stop_agent(crypto.reviewer_home(key.fingerprint))

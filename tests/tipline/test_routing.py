@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tipline import routing, tasks
-from tipline.models import Tip
+from tipline.models import RoutingDecision, Tip
 
 
 @pytest.fixture
@@ -51,6 +51,9 @@ def test_it_routes_a_tip_once_however_often_it_runs(desk, make_reviewer, tip_fac
     tasks.route_tip.run(tip.pk)
     tip.refresh_from_db()
     assert (tip.assignee_id, tip.routed_at) == first
+    decision = RoutingDecision.objects.get(tip=tip)
+    assert (decision.reviewer_id, decision.decided_at) == first
+    assert decision.rule == routing.LEAST_LOADED
 
 
 def test_it_skips_disabled_reviewers_and_other_desks(desk, other_desk, make_reviewer, tip_factory):
@@ -72,3 +75,32 @@ def test_the_sweeper_finds_tips_left_unrouted_after_the_grace_period(desk, tip_f
     tip_factory()  # too recent: its own message may still be on its way
     tip_factory(received_at=timezone.now() - timedelta(minutes=10), routed_at=timezone.now())
     assert routing.unrouted_tip_ids(grace_seconds=120) == [old.pk]
+
+
+def test_concurrent_routing_assigns_a_tip_once(transactional_db, desk, make_reviewer, tip_factory):
+    """Two workers racing on the same tips: each tip gets one decision and one assignee."""
+    import threading
+
+    from django.db import connection
+
+    make_reviewer("alice", desks=[desk], key="alice")
+    make_reviewer("bob", desks=[desk], key="bob")
+    tips = [tip_factory() for _ in range(20)]
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.extend(routing.route(tip.pk) for tip in tips)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert results.count(True) == len(tips)
+    assert RoutingDecision.objects.count() == len(tips)

@@ -26,6 +26,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
+            "--admin",
+            action="store_true",
+            help="may edit desks and questionnaires (not read their tips)",
+        )
+        parser.add_argument(
             "--desk",
             action="append",
             default=[],
@@ -33,11 +38,11 @@ class Command(BaseCommand):
             help="slug of a desk to join (repeatable)",
         )
 
-    def handle(self, username, desks, **options):
+    def handle(self, username, desks, admin, **options):
         password = secret_from_env_or_prompt("TIPLINE_PASSWORD", "Password")
         passphrase = secret_from_env_or_prompt("TIPLINE_KEY_PASSPHRASE", "Key passphrase")
         try:
-            reviewer = create_reviewer(username, password, passphrase, desks)
+            reviewer = create_reviewer(username, password, passphrase, desks, admin=admin)
         except ProvisioningError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Reviewer {username!r} created, key {reviewer.fingerprint}.")

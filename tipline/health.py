@@ -1,0 +1,47 @@
+"""Health of the pieces a tip needs: database, broker, a live worker, and gpg."""
+
+from __future__ import annotations
+
+import subprocess
+
+from django.conf import settings
+from django.db import connection
+
+from tipline.celery import app as celery_app
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _broker(timeout: float) -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
+
+
+def _worker(timeout: float) -> None:
+    if not celery_app.control.ping(timeout=timeout):
+        raise RuntimeError("no worker answered")
+
+
+def _gpg() -> None:
+    subprocess.run([settings.GPG_BINARY, "--version"], check=True, capture_output=True, timeout=10)
+
+
+def check(timeout: float = 2.0) -> dict[str, str]:
+    """Each check's result: "ok", or the name of the error (never details a visitor could use)."""
+    checks = {
+        "database": _database,
+        "broker": lambda: _broker(timeout),
+        "worker": lambda: _worker(timeout),
+        "gpg": _gpg,
+    }
+    results = {}
+    for name, run in checks.items():
+        try:
+            run()
+            results[name] = "ok"
+        except Exception as exc:  # any failure of a dependency is what this reports
+            results[name] = type(exc).__name__
+    return results
