@@ -173,9 +173,9 @@ class Stack:
         for port in (self.public_port, self.backoffice_port):
             wait_for(lambda p=port: self._answers(p), 30, f"gunicorn on {port}")
 
-    def start_worker(self) -> None:
+    def start_worker(self, name: str = "worker", concurrency: int = 1) -> None:
         self._spawn(
-            "worker",
+            name,
             [
                 str(BIN / "celery"),
                 "-A",
@@ -184,17 +184,34 @@ class Stack:
                 "--loglevel",
                 "DEBUG",
                 "--concurrency",
-                "1",
+                str(concurrency),
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"e2e-{secrets.token_hex(3)}@%h",
+                f"{name}-{secrets.token_hex(3)}@%h",
             ],
             extra_env={"TIPLINE_SITE": "public"},
         )
 
-    def kill_worker(self) -> None:
-        process = self.processes.pop("worker")
+    def start_beat(self) -> None:
+        self._spawn(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "tipline",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.data_dir / "celerybeat-schedule"),
+            ],
+            extra_env={"TIPLINE_SITE": "public"},
+        )
+
+    def kill_worker(self, name: str = "worker") -> None:
+        """SIGKILL the worker and its pool, as a machine crash would."""
+        process = self.processes.pop(name)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
