@@ -6,7 +6,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -41,6 +41,19 @@ def key_unlocked_required(view):
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('reviewers:unlock')}?{query}")
         request.key_passphrase = secret
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view):
+    """As reviewer_required, and the reviewer is staff (an admin). Others get a 404."""
+
+    @reviewer_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_staff:
+            raise Http404("not an admin")
         return view(request, *args, **kwargs)
 
     return wrapper

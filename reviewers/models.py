@@ -14,6 +14,9 @@ class AuditEvent(models.Model):
     # Plain ids rather than foreign keys: the trail must outlive what it talks about.
     tip_id = models.BigIntegerField(null=True, db_index=True)
     detail = models.JSONField(default=dict)
+    # The hash chain (see reviewers/audit.py): unique, so the trail cannot fork.
+    previous_hash = models.CharField(max_length=64, unique=True)
+    entry_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -13,9 +13,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 
 from reviewers import unlock
-from reviewers.access import key_unlocked_required, readable_tips, reviewer_required
+from reviewers.access import (
+    admin_required,
+    key_unlocked_required,
+    readable_tips,
+    reviewer_required,
+)
 from reviewers.audit import log_action
 from reviewers.forms import LoginForm, ReplyForm, UnlockForm
+from reviewers.models import AuditEvent
 from reviewers.tips import (
     open_attachment,
     open_thread,
@@ -147,6 +153,15 @@ def attachment_download(request: HttpRequest, pk: int, name: str) -> HttpRespons
     response = StreamingHttpResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, file_name)
     return response
+
+
+@admin_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit trail, newest first, read-only: nothing in the application edits it."""
+    events = AuditEvent.objects.select_related("actor").order_by("-pk")
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "reviewers/audit.html", {"page": page})
 
 
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:

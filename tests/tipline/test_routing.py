@@ -77,7 +77,8 @@ def test_the_sweeper_finds_tips_left_unrouted_after_the_grace_period(desk, tip_f
     assert routing.unrouted_tip_ids(grace_seconds=120) == [old.pk]
 
 
-def test_concurrent_routing_assigns_a_tip_once(transactional_db, desk, make_reviewer, tip_factory):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_routing_assigns_a_tip_once(desk, make_reviewer, tip_factory):
     """Two workers racing on the same tips: each tip gets one decision and one assignee."""
     import threading
 
