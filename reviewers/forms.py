@@ -2,6 +2,9 @@ from django import forms
 from django.contrib.auth import authenticate
 from django_otp import match_token
 
+from reviewers.triage import InboxFilter, desk_readers
+from tipline.models import Tip
+
 
 class LoginForm(forms.Form):
     """Username, password and TOTP code in one step: no page is reachable with less."""
@@ -50,3 +53,64 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "dir": "auto"}),
         help_text="Only the tipster (with their codename) and this desk's reviewers can read it.",
     )
+
+
+class TriageForm(forms.Form):
+    status = forms.ChoiceField(choices=Tip.Status.choices)
+    resolution = forms.ChoiceField(
+        choices=[("", "—"), *Tip.Resolution.choices],
+        required=False,
+        help_text="Needed when closing.",
+    )
+    priority = forms.TypedChoiceField(choices=Tip.Priority.choices, coerce=int)
+    tags = forms.CharField(
+        required=False, max_length=500, help_text="Comma-separated, e.g. apt, exchange-hack"
+    )
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="nobody")
+
+    def __init__(self, tip, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = desk_readers(tip)
+        self.initial.update(
+            status=tip.status,
+            resolution=tip.resolution,
+            priority=tip.priority,
+            assignee=tip.assignee_id,
+            tags=", ".join(tip.tags.values_list("name", flat=True)),
+        )
+
+
+class InboxFilterForm(forms.Form):
+    view = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("all", "All"),
+            ("new", "New"),
+            ("mine", "Assigned to me"),
+            ("unassigned", "Unassigned"),
+            ("waiting", "Waiting for tipster"),
+        ],
+    )
+    desk = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "any"), *Tip.Status.choices])
+    tag = forms.CharField(required=False, max_length=40)
+    assignee = forms.CharField(required=False, max_length=150)
+    has_files = forms.BooleanField(required=False)
+    received_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    received_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("-received", "Newest first"),
+            ("received", "Oldest first"),
+            ("-priority", "Highest priority"),
+        ],
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["desk"].choices = [("", "any"), *user.desks.values_list("slug", "name")]
+
+    def to_filter(self) -> InboxFilter:
+        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        return InboxFilter(**data)

@@ -14,6 +14,7 @@ routes = [
     path("key/lock/", views.lock_key, name="lock"),
     path("tips/<int:pk>/", views.tip_detail, name="tip"),
     path("tips/<int:pk>/reply/", views.reply, name="reply"),
+    path("tips/<int:pk>/triage/", views.triage_tip, name="triage"),
     path("audit/", views.audit_log, name="audit"),
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]

@@ -12,7 +12,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import unlock
+from reviewers import triage, unlock
 from reviewers.access import (
     admin_required,
     key_unlocked_required,
@@ -20,7 +20,7 @@ from reviewers.access import (
     reviewer_required,
 )
 from reviewers.audit import log_action
-from reviewers.forms import LoginForm, ReplyForm, UnlockForm
+from reviewers.forms import InboxFilterForm, LoginForm, ReplyForm, TriageForm, UnlockForm
 from reviewers.models import AuditEvent
 from reviewers.tips import (
     open_attachment,
@@ -29,6 +29,7 @@ from reviewers.tips import (
     reviewer_fingerprint,
     send_reply,
 )
+from reviewers.triage import InboxFilter
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
 from tipline.models import Attachment
 
@@ -69,11 +70,14 @@ def logout(request: HttpRequest) -> HttpResponse:
 @reviewer_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    tips = readable_tips(request.user).select_related("desk", "assignee")
-    if request.GET.get("mine"):
-        tips = tips.filter(assignee=request.user)
-    page = Paginator(tips, 50).get_page(request.GET.get("page"))
-    return render(request, "reviewers/inbox.html", {"page": page})
+    form = InboxFilterForm(request.user, request.GET or None)
+    wanted = form.to_filter() if form.is_valid() else InboxFilter()
+    page = Paginator(triage.inbox(request.user, wanted), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "reviewers/inbox.html", {"page": page, "form": form, "query": query.urlencode()}
+    )
 
 
 @reviewer_required
@@ -116,14 +120,46 @@ def tip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _tip_page(request, tip, ReplyForm())
 
 
-def _tip_page(request: HttpRequest, tip, form: ReplyForm, status: int = 200) -> HttpResponse:
+def _tip_page(
+    request: HttpRequest, tip, form: ReplyForm, status: int = 200, triage_form=None
+) -> HttpResponse:
     try:
         opened = open_tip(request.user, tip, request.key_passphrase)
         thread = open_thread(request.user, tip, request.key_passphrase) if opened.readable else []
     except BadPassphraseError:
         return redirect("reviewers:unlock")
-    context = {"opened": opened, "tip": tip, "thread": thread, "form": form}
+    context = {
+        "opened": opened,
+        "tip": tip,
+        "thread": thread,
+        "form": form,
+        "triage_form": triage_form or TriageForm(tip),
+    }
     return render(request, "reviewers/tip.html", context, status=status)
+
+
+@key_unlocked_required
+@require_POST
+def triage_tip(request: HttpRequest, pk: int) -> HttpResponse:
+    tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
+    form = TriageForm(tip, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            triage.update_tip(
+                request.user,
+                tip,
+                status=data["status"],
+                resolution=data["resolution"],
+                priority=data["priority"],
+                tags=triage.parse_tags(data["tags"]),
+                assignee=data["assignee"],
+            )
+        except triage.TriageError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("reviewers:tip", pk=tip.pk)
+    return _tip_page(request, tip, ReplyForm(), status=400, triage_form=form)
 
 
 @key_unlocked_required

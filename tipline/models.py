@@ -178,10 +178,37 @@ class ReviewerKey(models.Model):
         return self.fingerprint
 
 
+class Tag(models.Model):
+    """A reviewer's label for tips ("apt", "exchange-hack"). Stored in the clear, like status."""
+
+    name = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Tip(models.Model):
     class Status(models.TextChoices):
         NEW = "new", "New"
+        TRIAGED = "triaged", "Triaged"
+        INVESTIGATING = "investigating", "Investigating"
+        WAITING = "waiting", "Waiting for tipster"
         CLOSED = "closed", "Closed"
+
+    class Resolution(models.TextChoices):
+        ACTIONABLE = "actionable", "Actionable"
+        NOT_ACTIONABLE = "not_actionable", "Not actionable"
+        DUPLICATE = "duplicate", "Duplicate"
+        SPAM = "spam", "Spam"
+
+    class Priority(models.IntegerChoices):
+        LOW = 0, "Low"
+        NORMAL = 1, "Normal"
+        HIGH = 2, "High"
+        URGENT = 3, "Urgent"
 
     desk = models.ForeignKey(Desk, on_delete=models.PROTECT, related_name="tips")
     codename_hash = models.CharField(max_length=64, unique=True)
@@ -193,6 +220,11 @@ class Tip(models.Model):
     language = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tips")
+    # When the tip first left "new": time to first triage, and escalation of untriaged tips.
+    triaged_at = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -206,6 +238,12 @@ class Tip(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["desk", "status", "-received_at"], name="tip_inbox_by_status"),
+            models.Index(
+                fields=["assignee", "status", "-received_at"], name="tip_inbox_by_assignee"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Tip {self.pk}"
