@@ -114,3 +114,12 @@ class InboxFilterForm(forms.Form):
     def to_filter(self) -> InboxFilter:
         data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
         return InboxFilter(**data)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label="Internal note",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+        help_text="Seen only by this desk's reviewers, encrypted like the tip. Plain text.",
+    )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from reviewers.audit import log_action
+from reviewers.models import Note
 from tipline import crypto, reply_keys, storage
 from tipline.models import Attachment, Message, Tip
 
@@ -101,3 +102,27 @@ def send_reply(user, tip: Tip, text: str) -> Message:
         )
         log_action(user, "tip.reply", tip_id=tip.pk, message=message.pk)
     return message
+
+
+def add_note(user, tip: Tip, text: str) -> Note:
+    """An internal note, encrypted to the desk's current readers; audited without its text."""
+    keys = tip.desk.recipient_keys()
+    body = crypto.encrypt_bytes(json.dumps({"version": 1, "note": text}).encode(), keys)
+    with transaction.atomic():
+        note = Note.objects.create(
+            tip=tip, author=user, body=body, recipients=[key.fingerprint for key in keys]
+        )
+        log_action(user, "tip.note", tip_id=tip.pk, note=note.pk)
+    return note
+
+
+def open_notes(user, tip: Tip, passphrase: str) -> list[dict]:
+    fingerprint = reviewer_fingerprint(user)
+    notes = []
+    for note in tip.notes.select_related("author"):
+        entry = {"note": note, "readable": fingerprint in note.recipients}
+        if entry["readable"]:
+            document = json.loads(crypto.decrypt_bytes(bytes(note.body), fingerprint, passphrase))
+            entry["text"] = document.get("note", "")
+        notes.append(entry)
+    return notes

@@ -15,6 +15,12 @@ routes = [
     path("tips/<int:pk>/", views.tip_detail, name="tip"),
     path("tips/<int:pk>/reply/", views.reply, name="reply"),
     path("tips/<int:pk>/triage/", views.triage_tip, name="triage"),
+    path("tips/<int:pk>/notes/", views.note, name="note"),
+    path(
+        "tips/<int:pk>/files/<str:name>/encrypted/",
+        views.attachment_ciphertext,
+        name="attachment_encrypted",
+    ),
     path("audit/", views.audit_log, name="audit"),
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -20,16 +26,26 @@ from reviewers.access import (
     reviewer_required,
 )
 from reviewers.audit import log_action
-from reviewers.forms import InboxFilterForm, LoginForm, ReplyForm, TriageForm, UnlockForm
+from reviewers.forms import (
+    InboxFilterForm,
+    LoginForm,
+    NoteForm,
+    ReplyForm,
+    TriageForm,
+    UnlockForm,
+)
 from reviewers.models import AuditEvent
 from reviewers.tips import (
+    add_note,
     open_attachment,
+    open_notes,
     open_thread,
     open_tip,
     reviewer_fingerprint,
     send_reply,
 )
 from reviewers.triage import InboxFilter
+from tipline import storage
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
 from tipline.models import Attachment
 
@@ -121,21 +137,55 @@ def tip_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tip_page(
-    request: HttpRequest, tip, form: ReplyForm, status: int = 200, triage_form=None
+    request: HttpRequest, tip, form: ReplyForm, status: int = 200, triage_form=None, note_form=None
 ) -> HttpResponse:
     try:
         opened = open_tip(request.user, tip, request.key_passphrase)
-        thread = open_thread(request.user, tip, request.key_passphrase) if opened.readable else []
+        readable = opened.readable
+        thread = open_thread(request.user, tip, request.key_passphrase) if readable else []
+        notes = open_notes(request.user, tip, request.key_passphrase) if readable else []
     except BadPassphraseError:
         return redirect("reviewers:unlock")
     context = {
         "opened": opened,
         "tip": tip,
         "thread": thread,
+        "notes": notes,
         "form": form,
         "triage_form": triage_form or TriageForm(tip),
+        "note_form": note_form or NoteForm(),
     }
     return render(request, "reviewers/tip.html", context, status=status)
+
+
+@key_unlocked_required
+@require_POST
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    tip = get_object_or_404(readable_tips(request.user).select_related("desk"), pk=pk)
+    form = NoteForm(request.POST)
+    if reviewer_fingerprint(request.user) not in tip.recipients:
+        form.add_error(None, "You cannot add notes to a tip you cannot read.")
+    if not form.is_valid():
+        return _tip_page(request, tip, ReplyForm(), status=400, note_form=form)
+    add_note(request.user, tip, form.cleaned_data["note"])
+    return redirect("reviewers:tip", pk=tip.pk)
+
+
+@reviewer_required
+@require_GET
+def attachment_ciphertext(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """The file as stored (OpenPGP), for reviewers who decrypt on their own machine."""
+    tip = get_object_or_404(readable_tips(request.user), pk=pk)
+    attachment = get_object_or_404(Attachment, tip=tip, storage_name=name)
+    log_action(
+        request.user, "attachment.download_encrypted", tip_id=tip.pk, attachment=attachment.pk
+    )
+    return FileResponse(
+        storage.path_of(name).open("rb"),
+        as_attachment=True,
+        filename=f"tip-{tip.pk}-{attachment.pk}.gpg",
+        content_type="application/pgp-encrypted",
+    )
 
 
 @key_unlocked_required
