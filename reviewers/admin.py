@@ -10,7 +10,7 @@ from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
 from reviewers.audit import log_action
-from tipline.models import Desk, Question
+from tipline.models import Desk, Question, ReviewerProfile, RoutingRule
 
 
 class TiplineAdminSite(OTPAdminSite):
@@ -46,13 +46,31 @@ class AuditedModelAdmin(admin.ModelAdmin):
 class QuestionInline(admin.StackedInline):
     model = Question
     extra = 1  # one blank question form, so a question can be added without JavaScript
-    fields = ["position", "key", "kind", "required", "is_active", "labels", "help_texts", "choices"]
+    fields = [
+        "position",
+        "key",
+        "kind",
+        "required",
+        "is_active",
+        "is_routing",
+        "labels",
+        "help_texts",
+        "choices",
+    ]
 
 
 @admin.register(Desk, site=admin_site)
 class DeskAdmin(AuditedModelAdmin):
     list_display = ["name", "slug", "is_active"]
-    fields = ["slug", "name", "description", "translations", "is_active"]
+    fields = [
+        "slug",
+        "name",
+        "description",
+        "translations",
+        "is_active",
+        "triage_deadline_hours",
+        "lead",
+    ]
     inlines = [QuestionInline]
 
     def save_related(self, request, form, formsets, change):
@@ -66,3 +84,25 @@ class DeskAdmin(AuditedModelAdmin):
                 log_action(
                     request.user, "admin.question.delete", desk=form.instance.slug, key=obj.key
                 )
+
+
+@admin.register(RoutingRule, site=admin_site)
+class RoutingRuleAdmin(AuditedModelAdmin):
+    list_display = [
+        "position",
+        "name",
+        "desk",
+        "language",
+        "has_files",
+        "question_key",
+        "answer",
+        "is_active",
+    ]
+    list_editable = ["is_active"]
+    filter_horizontal = ["reviewers"]
+
+
+@admin.register(ReviewerProfile, site=admin_site)
+class ReviewerProfileAdmin(AuditedModelAdmin):
+    list_display = ["user", "languages", "is_away"]
+    fields = ["user", "languages", "is_away"]

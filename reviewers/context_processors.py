@@ -4,5 +4,9 @@ from reviewers import unlock
 def key_state(request):
     """Whether the reviewer's key is unlocked in this session (for the navigation bar)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
-        return {"unlocked": False}
-    return {"unlocked": unlock.passphrase(request) is not None}
+        return {"unlocked": False, "away": False}
+    profile = getattr(request.user, "reviewer_profile", None)
+    return {
+        "unlocked": unlock.passphrase(request) is not None,
+        "away": bool(profile and profile.is_away),
+    }

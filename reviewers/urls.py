@@ -22,6 +22,7 @@ routes = [
         name="attachment_encrypted",
     ),
     path("audit/", views.audit_log, name="audit"),
+    path("me/away/", views.toggle_away, name="away"),
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]
 

@@ -47,7 +47,7 @@ from reviewers.tips import (
 from reviewers.triage import InboxFilter
 from tipline import storage
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
-from tipline.models import Attachment
+from tipline.models import Attachment, ReviewerProfile
 
 
 def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
@@ -239,6 +239,17 @@ def attachment_download(request: HttpRequest, pk: int, name: str) -> HttpRespons
     response = StreamingHttpResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, file_name)
     return response
+
+
+@reviewer_required
+@require_POST
+def toggle_away(request: HttpRequest) -> HttpResponse:
+    """A reviewer marks themselves away (routing skips them) or back."""
+    profile, _ = ReviewerProfile.objects.get_or_create(user=request.user)
+    profile.is_away = not profile.is_away
+    profile.save(update_fields=["is_away"])
+    log_action(request.user, "reviewer.away" if profile.is_away else "reviewer.back")
+    return redirect("reviewers:inbox")
 
 
 @admin_required

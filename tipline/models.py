@@ -7,6 +7,8 @@ ciphertext on disk (see tipline/storage.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -22,6 +24,15 @@ class Desk(models.Model):
     description = models.TextField(blank=True)
     # Name and description in other languages: {"ar": {"name": "...", "description": "..."}}.
     translations = models.JSONField(default=dict, blank=True)
+    # A tip still new after this many hours is escalated to the desk lead and shown as overdue.
+    triage_deadline_hours = models.PositiveIntegerField(default=24)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_desks",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(
@@ -88,6 +99,13 @@ class Question(models.Model):
         help_text='[{"value": "yes", "labels": {"en": "Yes", "ar": "..."}}, ...]',
     )
     is_active = models.BooleanField(default=True)
+    # The answer is also stored unencrypted so routing rules can use it. Choice kinds only:
+    # free text must never be stored in the clear.
+    is_routing = models.BooleanField(
+        default=False,
+        help_text="Store this answer unencrypted for routing rules (choice questions only; "
+        "only for non-sensitive questions such as 'which country').",
+    )
 
     class Meta:
         ordering = ["desk", "position", "pk"]
@@ -122,6 +140,9 @@ class Question(models.Model):
                 errors["choices"] = 'List the choices: [{"value": "x", "labels": {"en": "X"}}].'
             elif len({str(c["value"]) for c in choices}) != len(choices):
                 errors["choices"] = "Each choice needs its own value."
+        routable = (self.Kind.CHOICE, self.Kind.MULTIPLE_CHOICE, self.Kind.YES_NO)
+        if self.is_routing and self.kind not in routable:
+            errors["is_routing"] = "Only choice and yes/no answers may be used for routing."
         if errors:
             raise ValidationError(errors)
 
@@ -225,6 +246,11 @@ class Tip(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="tips")
     # When the tip first left "new": time to first triage, and escalation of untriaged tips.
     triaged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Answers to the desk's routing questions (choice answers the desk marked non-sensitive),
+    # and whether files came with the tip: the only tip facts routing can see.
+    routing_answers = models.JSONField(default=dict, blank=True)
+    has_files = models.BooleanField(default=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -248,11 +274,75 @@ class Tip(models.Model):
     def __str__(self) -> str:
         return f"Tip {self.pk}"
 
+    @property
+    def is_overdue(self) -> bool:
+        """Still new after the desk's triage deadline (needs ``desk`` loaded)."""
+        if self.escalated_at:
+            return self.status == self.Status.NEW
+        deadline = self.received_at + timedelta(hours=self.desk.triage_deadline_hours)
+        return self.status == self.Status.NEW and timezone.now() > deadline
+
     def tipster_status(self) -> str:
         """What the tipster may see: no assignee, no dates, nothing that helps a seizer."""
         if self.status == self.Status.CLOSED:
             return "closed"
         return "being_reviewed" if self.routed_at else "received"
+
+
+class ReviewerProfile(models.Model):
+    """What routing needs to know about a reviewer: the languages they read, and if away."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile"
+    )
+    languages = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "ar"]')
+    is_away = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+
+class RoutingRule(models.Model):
+    """One routing rule; rules are tried in order and the first that matches decides.
+
+    Empty conditions match anything. The matched reviewers (all readers of the desk if none
+    are listed) are narrowed to those who read the tip's language when any do, then to those
+    not away; the one with the fewest open tips gets it.
+    """
+
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    desk = models.ForeignKey(Desk, null=True, blank=True, on_delete=models.CASCADE)
+    language = models.CharField(max_length=16, blank=True)
+    has_files = models.BooleanField(null=True, blank=True)
+    question_key = models.SlugField(max_length=40, blank=True)
+    answer = models.CharField(max_length=100, blank=True)
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    set_priority = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=Tip.Priority.choices
+    )
+    add_tags = models.CharField(max_length=200, blank=True, help_text="Comma-separated.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def matches(self, tip: Tip) -> bool:
+        if self.desk_id and self.desk_id != tip.desk_id:
+            return False
+        if self.language and self.language != tip.language.split("-")[0]:
+            return False
+        if self.has_files is not None and self.has_files != tip.has_files:
+            return False
+        if self.question_key:
+            given = tip.routing_answers.get(self.question_key)
+            values = given if isinstance(given, list) else [given]
+            if self.answer not in [str(v) for v in values if v is not None]:
+                return False
+        return True
 
 
 class RoutingDecision(models.Model):

@@ -157,3 +157,18 @@ def _display(question: Question, value) -> str:
     if question.kind == Question.Kind.YES_NO:
         return {"yes": "Yes", "no": "No"}.get(value, value)
     return str(value)
+
+
+def routing_answers(form: QuestionnaireForm) -> dict:
+    """The answers the desk marked for routing (choice answers only), stored unencrypted."""
+    answers = {}
+    for question in form.questions:
+        if question.is_routing and question.kind in (
+            Question.Kind.CHOICE,
+            Question.Kind.MULTIPLE_CHOICE,
+            Question.Kind.YES_NO,
+        ):
+            value = form.cleaned_data.get(question.key)
+            if value not in (None, "", []):
+                answers[question.key] = value
+    return answers

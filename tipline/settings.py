@@ -376,6 +376,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("TIPLINE_SWEEP_SECONDS", 60)),
     },
     "remove-stale-uploads": {"task": "tipline.tasks.remove_stale_uploads", "schedule": 3600.0},
+    "escalate-overdue-tips": {"task": "tipline.tasks.escalate_overdue_tips", "schedule": 900.0},
     "forget-rate-limit-counts": {
         "task": "tipline.tasks.forget_rate_limit_counts",
         "schedule": 600.0,
@@ -399,3 +400,11 @@ LOGGING = {
     },
 }
 ADMINS = []
+# Mail only ever says that work is waiting. Without a configured backend it goes to the log.
+EMAIL_BACKEND = env("TIPLINE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "tipline@localhost")

@@ -80,6 +80,7 @@ def submit_tip(
     language: str,
     keys: list[crypto.PublicKey],
     reward_contact: str = "",
+    routing_answers: dict | None = None,
 ) -> Receipt:
     """Store a tip and its already-encrypted files in one transaction; return the receipt.
 
@@ -104,6 +105,8 @@ def submit_tip(
                 recipients=[key.fingerprint for key in keys],
                 language=language,
                 reply_public_key=reply_key,
+                routing_answers=routing_answers or {},
+                has_files=bool(uploads),
             )
             _store_files(tip, uploads, committed)
             transaction.on_commit(lambda: enqueue_routing(tip.pk))

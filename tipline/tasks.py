@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 
 from tipline import routing, storage, throttle
 
@@ -39,3 +41,22 @@ def remove_stale_uploads() -> int:
 def forget_rate_limit_counts() -> int:
     """Per-minute counts are needed for a minute; keeping them would record when people came."""
     return throttle.forget_old_windows(older_than=timedelta(minutes=10))
+
+
+@shared_task
+def escalate_overdue_tips() -> int:
+    """Escalate tips left untriaged past their desk's deadline; remind each desk lead by e-mail.
+
+    The e-mail says how many tips wait, nothing else: no desk, no tip number, no content.
+    """
+    by_lead = routing.escalate_overdue()
+    leads = get_user_model().objects.filter(pk__in=by_lead, is_active=True).exclude(email="")
+    for lead in leads:
+        send_mail(
+            "Tipline: tips are waiting",
+            f"{by_lead[lead.pk]} tip(s) passed their triage deadline. Please log in to the "
+            "back office.",
+            None,
+            [lead.email],
+        )
+    return sum(by_lead.values())

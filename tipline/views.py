@@ -31,6 +31,7 @@ from tipline.questionnaires import (
     QuestionnaireForm,
     active_questions,
     file_questions,
+    routing_answers,
 )
 from tipline.submissions import submit_followup, submit_tip
 from tipline.uploads import EncryptingUploadHandler
@@ -110,6 +111,7 @@ def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse
             language,
             keys,
             reward_contact=form.cleaned_data[REWARD_CONTACT],
+            routing_answers=routing_answers(form),
         )
     except CryptoError:
         return _error(

@@ -42,6 +42,8 @@ def test_an_admin_edits_a_questionnaire_and_it_is_audited(
         "description": "",
         "translations": "{}",
         "is_active": "on",
+        "triage_deadline_hours": "12",
+        "lead": "",
         **{f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()},
     }
     for form in formset.forms[: formset.initial_form_count()]:
