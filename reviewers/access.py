@@ -46,17 +46,20 @@ def key_unlocked_required(view):
     return wrapper
 
 
-def admin_required(view):
-    """As reviewer_required, and the reviewer is staff (an admin). Others get a 404."""
+def permission_required(permission: str):
+    """As reviewer_required, and the reviewer is staff holding ``permission``. Others: 404."""
 
-    @reviewer_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_staff:
-            raise Http404("not an admin")
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @reviewer_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not (request.user.is_staff and request.user.has_perm(permission)):
+                raise Http404("not permitted")
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
 
 
 def readable_tips(user):

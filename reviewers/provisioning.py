@@ -41,7 +41,12 @@ def create_desk(slug: str, name: str, description: str = "") -> Desk:
 
 
 def create_reviewer(
-    username: str, password: str, passphrase: str, desk_slugs: list[str], admin: bool = False
+    username: str,
+    password: str,
+    passphrase: str,
+    desk_slugs: list[str],
+    admin: bool = False,
+    email: str = "",
 ) -> NewReviewer:
     """Create a reviewer with a TOTP device and a passphrase-protected key pair."""
     if settings.PUBLIC:
@@ -71,7 +76,7 @@ def create_reviewer(
     with transaction.atomic():
         # An admin edits desks and questionnaires; reading tips still needs desk membership.
         user = User.objects.create_user(
-            username=username, password=password, is_staff=admin, is_superuser=admin
+            username=username, password=password, email=email, is_staff=admin, is_superuser=admin
         )
         ReviewerKey.objects.create(user=user, fingerprint=key.fingerprint, public_key=key.armored)
         for desk in desks:

@@ -20,8 +20,8 @@ from django_otp import login as otp_login
 
 from reviewers import triage, unlock
 from reviewers.access import (
-    admin_required,
     key_unlocked_required,
+    permission_required,
     readable_tips,
     reviewer_required,
 )
@@ -252,7 +252,7 @@ def toggle_away(request: HttpRequest) -> HttpResponse:
     return redirect("reviewers:inbox")
 
 
-@admin_required
+@permission_required("reviewers.view_auditevent")
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail, newest first, read-only: nothing in the application edits it."""

@@ -7,6 +7,7 @@ ciphertext on disk (see tipline/storage.py).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -44,6 +45,12 @@ class Desk(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.lead_id and self.pk and not self.memberships.filter(user_id=self.lead_id).exists():
+            raise ValidationError({"lead": "The lead must be a reviewer of this desk."})
 
     def localized_name(self, language: str) -> str:
         return self._translated(language, "name") or self.name
@@ -203,12 +210,27 @@ class Tag(models.Model):
     """A reviewer's label for tips ("apt", "exchange-hack"). Stored in the clear, like status."""
 
     name = models.CharField(max_length=40, unique=True)
+    PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+    MAX_PER_TIP = 10
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def parse(cls, text: str) -> list[str]:
+        """Comma-separated tag names, normalised; ValueError says what is wrong."""
+        tags = sorted({t.strip().lower() for t in text.split(",") if t.strip()})
+        bad = [t for t in tags if not cls.PATTERN.match(t)]
+        if bad:
+            raise ValueError(
+                "Tags use lowercase letters, digits and hyphens (up to 40): " + ", ".join(bad)
+            )
+        if len(tags) > cls.MAX_PER_TIP:
+            raise ValueError(f"At most {cls.MAX_PER_TIP} tags.")
+        return tags
 
 
 class Tip(models.Model):
@@ -329,6 +351,16 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        try:
+            Tag.parse(self.add_tags)
+        except ValueError as exc:
+            raise ValidationError({"add_tags": str(exc)}) from None
+        if bool(self.question_key) != bool(self.answer):
+            raise ValidationError("Give both a routing question and the answer, or neither.")
 
     def matches(self, tip: Tip) -> bool:
         if self.desk_id and self.desk_id != tip.desk_id:

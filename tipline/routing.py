@@ -61,9 +61,18 @@ def decide(tip: Tip) -> tuple[object, str, RoutingRule | None]:
         if rule.matches(tip):
             allowed = {u.pk for u in rule.reviewers.all()} or None
             reviewer = pick_reviewer(tip, allowed)
+            description = f"rule {rule.position}: {rule.name}"
             if reviewer is None and allowed:
-                reviewer = pick_reviewer(tip)  # the rule's reviewers are all away
-            return reviewer, f"rule {rule.position}: {rule.name}", rule
+                reviewer = pick_reviewer(tip)
+                description += " (its reviewers were unavailable: any reader of the desk)"
+            actions = []
+            if rule.set_priority is not None:
+                actions.append(f"priority {Tip.Priority(rule.set_priority).label.lower()}")
+            if rule.add_tags:
+                actions.append("tags " + ", ".join(_rule_tags(rule)))
+            if actions:
+                description += "; set " + "; ".join(actions)
+            return reviewer, description[:200], rule
     reviewer = pick_reviewer(tip)
     if reviewer is None:
         return None, "no available reviewer with a key: left unassigned", None
@@ -95,9 +104,18 @@ def route(tip_id: int) -> bool:
 def _apply_actions(tip: Tip, rule: RoutingRule) -> None:
     if rule.set_priority is not None:
         Tip.objects.filter(pk=tip.pk).update(priority=rule.set_priority)
-    names = [t.strip().lower()[:40] for t in rule.add_tags.split(",") if t.strip()]
+    names = _rule_tags(rule)
     if names:
         tip.tags.add(*[Tag.objects.get_or_create(name=name)[0] for name in names])
+
+
+def _rule_tags(rule: RoutingRule) -> list[str]:
+    """The rule's tags; a rule saved without validation must not stop routing."""
+    try:
+        return Tag.parse(rule.add_tags)
+    except ValueError:
+        logger.warning("routing rule %s has invalid tags; ignored", rule.pk)
+        return []
 
 
 def unrouted_tip_ids(grace_seconds: int) -> list[int]:

@@ -93,3 +93,18 @@ def test_admins_read_the_trail_and_nobody_else(backoffice, desk, make_reviewer, 
     assert response.status_code == 200
     assert b"tip.read" in response.content and b"#41" in response.content
     assert admin_client.post("/audit/").status_code == 405
+
+
+def test_a_truncated_end_is_detected_with_a_recorded_head(db, capsys):
+    log_action(None, "desk.create", desk="a")
+    last = log_action(None, "tip.read", tip_id=1)
+    call_command("verifyaudit", "--expect-head", last.entry_hash)
+    last.delete()  # cut off the end: the chain itself still verifies
+    assert verify().problems == []
+    with pytest.raises(CommandError):
+        call_command("verifyaudit", "--expect-head", last.entry_hash)
+
+
+def test_staff_without_the_permission_cannot_read_the_trail(backoffice, make_reviewer, logged_in):
+    clerk = make_reviewer("clerk", key="alice", is_staff=True)
+    assert logged_in(clerk).get("/audit/").status_code == 404

@@ -126,3 +126,19 @@ def test_createreviewer_makes_an_admin_who_is_on_no_desk(backoffice, monkeypatch
         assert not key.user.desks.exists()
     finally:
         crypto.stop_agent(crypto.reviewer_home(key.fingerprint))
+
+
+def test_demo_refuses_to_run_on_the_public_site(public_site):
+    with pytest.raises(CommandError, match="back office"):
+        call_command("demo")
+
+
+def test_createreviewer_records_an_email_for_reminders(backoffice, monkeypatch):
+    monkeypatch.setenv("TIPLINE_PASSWORD", "a-strong-password-for-erin")
+    monkeypatch.setenv("TIPLINE_KEY_PASSPHRASE", "erin's own key passphrase")
+    call_command("createreviewer", "erin", "--email", "erin@example.org")
+    key = ReviewerKey.objects.get(user__username="erin")
+    try:
+        assert key.user.email == "erin@example.org"
+    finally:
+        crypto.stop_agent(crypto.reviewer_home(key.fingerprint))

@@ -152,3 +152,18 @@ def test_the_tipster_sees_only_a_coarse_status(alice, desk):
     Tip.objects.filter(pk=tip.pk).update(status="closed")
     tip.refresh_from_db()
     assert tip.tipster_status() == "closed"
+
+
+def test_rules_are_checked_against_the_tip_as_locked(alice, desk):
+    stale = make_tip(desk, alice.key)
+    fresh = Tip.objects.get(pk=stale.pk)
+    triage.update_tip(
+        alice.user, fresh, status="closed", resolution="spam", priority=1, tags=[], assignee=None
+    )
+    # `stale` still says "new" in memory; closed -> waiting is not allowed.
+    with pytest.raises(triage.TriageError):
+        triage.update_tip(
+            alice.user, stale, status="waiting", resolution="", priority=1, tags=[], assignee=None
+        )
+    stale.refresh_from_db()
+    assert stale.status == "closed"

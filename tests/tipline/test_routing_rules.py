@@ -145,3 +145,36 @@ def test_a_reviewer_marks_themselves_away(backoffice, desk, make_reviewer, logge
     assert ReviewerProfile.objects.get(user=alice.user).is_away
     client.post("/me/away/")
     assert not ReviewerProfile.objects.get(user=alice.user).is_away
+
+
+def test_a_rule_with_malformed_tags_is_refused_and_cannot_stop_routing(desk, team, tip_factory):
+    rule = RoutingRule(position=1, name="bad", add_tags="Triage First")
+    with pytest.raises(ValidationError):
+        rule.full_clean()
+    rule.save()  # as if saved around the validation
+    tip = tip_factory()
+    assert routing.route(tip.pk) is True
+    assert tip.tags.count() == 0
+
+
+def test_the_decision_says_what_the_rule_did(desk, team, tip_factory):
+    rule = RoutingRule.objects.create(
+        position=2, name="bob's", set_priority=Tip.Priority.HIGH, add_tags="apt"
+    )
+    rule.reviewers.set([team["bob"]])
+    ReviewerProfile.objects.create(user=team["bob"], is_away=True)
+    tip = tip_factory()
+    routing.route(tip.pk)
+    decision = RoutingDecision.objects.get(tip=tip)
+    assert decision.rule == (
+        "rule 2: bob's (its reviewers were unavailable: any reader of the "
+        "desk); set priority high; tags apt"
+    )
+
+
+def test_a_desk_lead_must_be_on_the_desk(desk, other_desk, team):
+    desk.lead = team["alice"]
+    desk.full_clean()
+    other_desk.lead = team["alice"]
+    with pytest.raises(ValidationError):
+        other_desk.full_clean()

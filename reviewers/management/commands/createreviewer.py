@@ -26,23 +26,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
-            "--admin",
-            action="store_true",
-            help="may edit desks and questionnaires (not read their tips)",
-        )
-        parser.add_argument(
             "--desk",
             action="append",
             default=[],
             dest="desks",
             help="slug of a desk to join (repeatable)",
         )
+        parser.add_argument(
+            "--admin",
+            action="store_true",
+            help="may edit desks and questionnaires (not read their tips)",
+        )
+        parser.add_argument(
+            "--email", default="", help="for work-waiting reminders (they carry no tip content)"
+        )
 
-    def handle(self, username, desks, admin, **options):
+    def handle(self, username, desks, admin, email, **options):
         password = secret_from_env_or_prompt("TIPLINE_PASSWORD", "Password")
         passphrase = secret_from_env_or_prompt("TIPLINE_KEY_PASSPHRASE", "Key passphrase")
         try:
-            reviewer = create_reviewer(username, password, passphrase, desks, admin=admin)
+            reviewer = create_reviewer(
+                username, password, passphrase, desks, admin=admin, email=email
+            )
         except ProvisioningError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Reviewer {username!r} created, key {reviewer.fingerprint}.")

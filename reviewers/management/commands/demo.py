@@ -27,6 +27,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, code, **options):
+        if settings.PUBLIC:
+            raise CommandError("run it in the back office: TIPLINE_SITE=backoffice")
         credentials = settings.DATA_DIR / "demo-credentials.txt"
         if code:
             device = TOTPDevice.objects.filter(user__username=USERNAME).first()
