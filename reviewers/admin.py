@@ -9,7 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from reviewers.audit import log_action
+from tipline.audit import log_action
 from tipline.models import Desk, Question, ReviewerProfile, RoutingRule
 
 

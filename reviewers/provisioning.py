@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reviewers.audit import log_action
 from tipline import crypto
+from tipline.audit import log_action
 from tipline.models import Desk, DeskMembership, ReviewerKey
 from tipline.questionnaires import add_basic_questions
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from reviewers.audit import log_action
 from reviewers.models import Note
 from tipline import crypto, reply_keys, storage
+from tipline.audit import log_action
 from tipline.models import Attachment, Message, Tip
 
 

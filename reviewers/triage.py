@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from reviewers.access import readable_tips
-from reviewers.audit import log_action
+from tipline.audit import log_action
 from tipline.models import Attachment, Tag, Tip
 
 S = Tip.Status

@@ -25,7 +25,6 @@ from reviewers.access import (
     readable_tips,
     reviewer_required,
 )
-from reviewers.audit import log_action
 from reviewers.forms import (
     InboxFilterForm,
     LoginForm,
@@ -34,7 +33,6 @@ from reviewers.forms import (
     TriageForm,
     UnlockForm,
 )
-from reviewers.models import AuditEvent
 from reviewers.tips import (
     add_note,
     open_attachment,
@@ -46,8 +44,9 @@ from reviewers.tips import (
 )
 from reviewers.triage import InboxFilter
 from tipline import storage
+from tipline.audit import log_action
 from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
-from tipline.models import Attachment, ReviewerProfile
+from tipline.models import Attachment, AuditEvent, ReviewerProfile
 
 
 def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
@@ -252,7 +251,7 @@ def toggle_away(request: HttpRequest) -> HttpResponse:
     return redirect("reviewers:inbox")
 
 
-@permission_required("reviewers.view_auditevent")
+@permission_required("tipline.view_auditevent")
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail, newest first, read-only: nothing in the application edits it."""

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from tipline.audit import log_action
 from tipline.models import Desk, RoutingDecision, RoutingRule, Tag, Tip
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,13 @@ def route(tip_id: int) -> bool:
             )
             if rule is not None:
                 _apply_actions(tip, rule)
+            log_action(
+                None,
+                "tip.routed",
+                tip_id=tip_id,
+                reviewer=reviewer.pk if reviewer else None,
+                rule=description,
+            )
     if claimed:
         logger.info("tip %s routed to reviewer %s", tip_id, reviewer.pk if reviewer else None)
     return bool(claimed)

@@ -2,7 +2,7 @@
 
 Every tip the public site acknowledged must be stored exactly once, encrypted, and routed exactly
 once within a bounded time after the last fault; tips accepted while Redis is down are stored and
-routed once it is back. Bounded: 150 tips, four faults, at most a few minutes.
+routed once it is back. Bounded: 300 tips, four faults, at most a few minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.conftest import short_tempdir
 from tests.e2e.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
-TIPS = 150
+TIPS = 300
 RECOVERY_SECONDS = 60
 
 

@@ -3,10 +3,9 @@ import json
 import pytest
 from django.urls import get_resolver
 
-from reviewers.models import AuditEvent
 from tests.conftest import PASSWORD
 from tipline import crypto
-from tipline.models import Tip
+from tipline.models import AuditEvent, Tip
 
 
 def make_tip(desk, *keys, message="the tip canary-bo-31"):

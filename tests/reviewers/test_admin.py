@@ -1,8 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from reviewers.models import AuditEvent
-from tipline.models import Question
+from tipline.models import AuditEvent, Question
 
 DESK_URL = "/admin/tipline/desk/{}/change/"
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from reviewers.audit import GENESIS, log_action, verify
-from reviewers.models import AuditEvent
+from tipline.audit import GENESIS, log_action, verify
+from tipline.models import AuditEvent
 
 
 def test_entries_form_a_chain_that_verifies(db, django_user_model):

@@ -2,11 +2,11 @@ import io
 
 from django.test import Client
 
-from reviewers.models import AuditEvent, Note
+from reviewers.models import Note
 from tests.conftest import switch_site
 from tests.reviewers.test_access import make_tip
 from tipline import crypto
-from tipline.models import Attachment
+from tipline.models import Attachment, AuditEvent
 
 
 def test_a_note_is_encrypted_to_the_desk_and_shown_to_its_readers(

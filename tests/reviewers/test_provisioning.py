@@ -1,9 +1,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from reviewers.models import AuditEvent
 from tipline import crypto
-from tipline.models import Desk, ReviewerKey
+from tipline.models import AuditEvent, Desk, ReviewerKey
 
 
 def test_createdesk_creates_a_desk_with_the_basic_questions(backoffice, capsys):

@@ -1,9 +1,8 @@
 import pytest
 
 from reviewers import triage
-from reviewers.models import AuditEvent
 from tests.reviewers.test_access import make_tip
-from tipline.models import Attachment, Tip
+from tipline.models import Attachment, AuditEvent, Tip
 
 
 @pytest.fixture

@@ -7,7 +7,14 @@ from django.test import Client
 from django.utils import timezone
 
 from tipline import routing, tasks
-from tipline.models import Question, ReviewerProfile, RoutingDecision, RoutingRule, Tip
+from tipline.models import (
+    AuditEvent,
+    Question,
+    ReviewerProfile,
+    RoutingDecision,
+    RoutingRule,
+    Tip,
+)
 
 
 @pytest.fixture
@@ -41,6 +48,8 @@ def test_the_first_matching_rule_decides_and_is_recorded(desk, team, tip_factory
     tip = tip_factory(has_files=True)
     assert routed_to(tip) == "carol"
     assert RoutingDecision.objects.get(tip=tip).rule == "rule 1: files to carol"
+    event = AuditEvent.objects.get(action="tip.routed", tip_id=tip.pk)
+    assert event.detail == {"reviewer": team["carol"].pk, "rule": "rule 1: files to carol"}
     other = tip_factory(has_files=False)
     routed_to(other)
     assert RoutingDecision.objects.get(tip=other).rule == "rule 2: everything else"

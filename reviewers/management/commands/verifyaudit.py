@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from reviewers.audit import verify
-from reviewers.models import AuditEvent
+from tipline.audit import verify
+from tipline.models import AuditEvent
 
 
 class Command(BaseCommand):

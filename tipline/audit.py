@@ -1,4 +1,4 @@
-"""The audit trail: every read, export, change and deletion in the back office goes through here.
+"""The audit trail: every read, export, change and deletion, and every routing decision.
 
 Entries form a hash chain: each stores the SHA-256 of its own content and of the entry before it,
 and no two entries may name the same predecessor (a unique constraint), so the log is a single
@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reviewers.models import AuditEvent
+from tipline.models import AuditEvent
 
 GENESIS = "0" * 64
 
