@@ -45,6 +45,29 @@ def stop_agents_under(root: Path) -> None:
                 crypto.stop_agent(home)
 
 
+def export_secret_key(key: CachedKey, armor: bool = False) -> bytes:
+    """The key's secret half, as an attacker or a careless operator might copy it."""
+    import subprocess
+
+    return subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(key.home),
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            key.passphrase,
+            *(["--armor"] if armor else []),
+            "--export-secret-keys",
+            key.fingerprint,
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
 @pytest.fixture(scope="session")
 def key_cache():
     root = short_tempdir()

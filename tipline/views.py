@@ -61,6 +61,22 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     language = get_language() or settings.LANGUAGE_CODE
     if request.method != "POST":
         return _submit_page(request, desk, QuestionnaireForm(questions, language))
+    return _with_encrypted_uploads(
+        request,
+        desk,
+        {q.key for q in file_questions(questions)},
+        lambda keys, handler: _take_tip(request, desk, questions, language, keys, handler),
+    )
+
+
+def _with_encrypted_uploads(
+    request: HttpRequest, desk: Desk, file_fields: set[str], take
+) -> HttpResponse:
+    """Call ``take(keys, handler)`` with uploads encrypted to the desk's readers as they arrive.
+
+    ``take`` checks CSRF itself (csrf_protect) once the handler is in place; whatever it does
+    not commit is removed afterwards, so a refused request leaves nothing behind.
+    """
     keys = desk.recipient_keys()
     if not keys:
         return _error(
@@ -74,15 +90,15 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     handler = EncryptingUploadHandler(
         request,
         keys,
-        fields={q.key for q in file_questions(questions)},
+        fields=file_fields,
         max_bytes=settings.MAX_ATTACHMENT_BYTES,
         max_files=settings.MAX_FILES,
     )
     request.upload_handlers = [handler]
     try:
-        return _take_tip(request, desk, questions, language, keys, handler)
+        return take(keys, handler)
     finally:
-        handler.discard()  # removes whatever was not committed with a tip
+        handler.discard()
 
 
 @csrf_protect
@@ -216,28 +232,12 @@ def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) ->
 @require_POST
 @tipster_session.tipster_required
 def followup(request: HttpRequest) -> HttpResponse:
-    keys = request.tip.desk.recipient_keys()
-    if not keys:
-        return _error(
-            request,
-            503,
-            _(
-                "This desk cannot take tips right now. Please try again "
-                "later or choose another desk."
-            ),
-        )
-    handler = EncryptingUploadHandler(
+    return _with_encrypted_uploads(
         request,
-        keys,
-        fields={"attachment"},
-        max_bytes=settings.MAX_ATTACHMENT_BYTES,
-        max_files=settings.MAX_FILES,
+        request.tip.desk,
+        {"attachment"},
+        lambda keys, handler: _take_followup(request, keys, handler),
     )
-    request.upload_handlers = [handler]
-    try:
-        return _take_followup(request, keys, handler)
-    finally:
-        handler.discard()
 
 
 @csrf_protect

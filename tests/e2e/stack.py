@@ -9,11 +9,14 @@ import base64
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +27,22 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REVIEWER_PASSWORD = "e2e-reviewer-password-7"
 REVIEWER_PASSPHRASE = "e2e reviewer key passphrase"
+
+
+@contextmanager
+def running_stack(workers: int = 1):
+    """A provisioned stack with Redis, both sites and ``workers`` workers, torn down after."""
+    stack = Stack(Path(tempfile.mkdtemp(prefix="t", dir="/tmp")))
+    try:
+        stack.start_redis()
+        stack.provision()
+        stack.start_sites()
+        for number in range(workers):
+            stack.start_worker(f"worker-{number}" if workers > 1 else "worker")
+        yield stack
+    finally:
+        stack.close()
+        shutil.rmtree(stack.root, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -8,14 +8,18 @@ every page are kept as artifacts in $TIPLINE_ARTIFACTS_DIR (default: test-artifa
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import short_tempdir
-from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, ROOT, Stack, wait_for
+from tests.e2e.stack import (
+    REVIEWER_PASSPHRASE,
+    REVIEWER_PASSWORD,
+    ROOT,
+    running_stack,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -28,16 +32,8 @@ TEXT = {
 
 @pytest.fixture(scope="module")
 def stack():
-    stack = Stack(short_tempdir())
-    try:
-        stack.start_redis()
-        stack.provision()
-        stack.start_sites()
-        stack.start_worker()
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.close()
-        shutil.rmtree(stack.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

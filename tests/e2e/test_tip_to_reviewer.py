@@ -17,23 +17,15 @@ import requests
 
 from tests.canary import encodings, find, read_files
 from tests.conftest import short_tempdir
-from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, Stack, wait_for
+from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, Stack, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def stack():
-    stack = Stack(short_tempdir())
-    try:
-        stack.start_redis()
-        stack.provision()
-        stack.start_sites()
-        stack.start_worker()
+    with running_stack() as stack:
         yield stack
-    finally:
-        stack.close()
-        shutil.rmtree(stack.root, ignore_errors=True)
 
 
 class RedisRecorder:

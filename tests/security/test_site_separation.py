@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import short_tempdir
+from tests.conftest import export_secret_key, short_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,22 +97,7 @@ def test_the_public_site_refuses_to_start_with_a_secret_key_in_its_keyring(data_
     public_home = data_dir / "bad-public-home"
     public_home.mkdir()
     alice = key_cache["alice"]
-    exported = subprocess.run(
-        [
-            "gpg",
-            "--homedir",
-            str(alice.home),
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            alice.passphrase,
-            "--export-secret-keys",
-            alice.fingerprint,
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+    exported = export_secret_key(alice)
     subprocess.run(
         ["gpg", "--homedir", str(public_home), "--batch", "--import"],
         input=exported,

@@ -2,13 +2,12 @@
 
 import io
 import json
-import subprocess
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from tests.conftest import switch_site
+from tests.conftest import export_secret_key, switch_site
 from tipline.models import Tip
 
 
@@ -52,23 +51,7 @@ def test_a_secret_organization_key_stops_start_up(public_site, key_cache, gpg_di
     from tipline.checks import check_organization_key
 
     alice = key_cache["alice"]
-    secret = subprocess.run(
-        [
-            "gpg",
-            "--homedir",
-            str(alice.home),
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            alice.passphrase,
-            "--armor",
-            "--export-secret-keys",
-            alice.fingerprint,
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
+    secret = export_secret_key(alice, armor=True)
     path = gpg_dirs / "secret.asc"
     path.write_bytes(secret)
     assert [e.id for e in check_organization_key(path)] == ["tipline.E005"]
