@@ -95,6 +95,7 @@ def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, t
         data={
             "csrfmiddlewaretoken": csrf_token(page.text),
             "message": f"The wallet is {canaries['message']}",
+            "reward_contact": f"reward-canary-{run}",
         },
         files={
             "attachment": (
@@ -154,6 +155,44 @@ def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, t
     link = re.search(r'href="(/tips/\d+/files/[0-9a-f]{32}/)"', tip_page.text).group(1)
     download = reviewer.get(stack.backoffice_url(link), timeout=30)
     assert download.content == f"ledger {canaries['file_body']}".encode()
+
+    # The reviewer writes an internal note and replies; the tipster reads the reply and sends
+    # more, with a file: every one of these is plaintext that must not be stored either.
+    canaries.update(
+        note=f"note-canary-{run}",
+        reply=f"reply-canary-{run}",
+        followup=f"followup-canary-{run}",
+        followup_file=f"followup-file-{run}",
+        reward=f"reward-canary-{run}",
+    )
+    page = reviewer.get(stack.backoffice_url(f"/tips/{tip_id}/"), timeout=30)
+    reviewer.post(
+        stack.backoffice_url(f"/tips/{tip_id}/notes/"),
+        timeout=30,
+        data={"csrfmiddlewaretoken": csrf_token(page.text), "note": canaries["note"]},
+    )
+    reviewer.post(
+        stack.backoffice_url(f"/tips/{tip_id}/reply/"),
+        timeout=30,
+        data={"csrfmiddlewaretoken": csrf_token(page.text), "message": canaries["reply"]},
+    )
+    checkin = tipster.get(stack.public_url("/checkin/"), timeout=10)
+    status = tipster.post(
+        stack.public_url("/checkin/"),
+        timeout=30,
+        data={"csrfmiddlewaretoken": csrf_token(checkin.text), "codename": codename},
+    )
+    assert canaries["reply"] in status.text
+    sent = tipster.post(
+        stack.public_url("/tip/followup/"),
+        timeout=30,
+        data={"csrfmiddlewaretoken": csrf_token(status.text), "message": canaries["followup"]},
+        files={"attachment": ("more.txt", canaries["followup_file"].encode(), "text/plain")},
+    )
+    assert sent.status_code == 200
+    page = reviewer.get(stack.backoffice_url(f"/tips/{tip_id}/"), timeout=30)
+    for name in ("note", "reply", "followup"):
+        assert canaries[name] in page.text, name
 
     # The public site never held a secret key.
     public_home = stack.data_dir / "gnupg" / "public"
