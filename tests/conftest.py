@@ -151,6 +151,20 @@ def desk(db):
 
 
 @pytest.fixture
+def tip_factory(desk):
+    """Tips with placeholder ciphertext, for routing and triage tests that never decrypt."""
+    from tipline.models import Tip
+
+    def make(**fields):
+        fields.setdefault("desk", desk)
+        return Tip.objects.create(
+            codename_hash=f"{Tip.objects.count():064x}", envelope=b"x", **fields
+        )
+
+    return make
+
+
+@pytest.fixture
 def other_desk(db):
     return Desk.objects.get(slug="sanctions")
 

@@ -7,17 +7,6 @@ from tipline import routing, tasks
 from tipline.models import RoutingDecision, Tip
 
 
-@pytest.fixture
-def tip_factory(desk):
-    def make(**fields):
-        fields.setdefault("desk", desk)
-        return Tip.objects.create(
-            codename_hash=f"{Tip.objects.count():064x}", envelope=b"x", **fields
-        )
-
-    return make
-
-
 def test_it_assigns_a_tip_to_the_least_loaded_reviewer(desk, make_reviewer, tip_factory):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     bob = make_reviewer("bob", desks=[desk], key="bob")

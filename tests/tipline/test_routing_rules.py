@@ -18,17 +18,6 @@ from tipline.models import (
 
 
 @pytest.fixture
-def tip_factory(desk):
-    def make(**fields):
-        fields.setdefault("desk", desk)
-        return Tip.objects.create(
-            codename_hash=f"{Tip.objects.count():064x}", envelope=b"x", **fields
-        )
-
-    return make
-
-
-@pytest.fixture
 def team(desk, make_reviewer):
     return {
         name: make_reviewer(name, desks=[desk], key=name).user for name in ("alice", "bob", "carol")
