@@ -84,6 +84,8 @@ def update_tip(
                 )
         if tip.status != S.NEW and tip.triaged_at is None:
             tip.triaged_at = timezone.now()
+        if "status" in changes:
+            tip.closed_at = timezone.now() if tip.status == S.CLOSED else None
         tip.save()
         old_tags = sorted(tip.tags.values_list("name", flat=True))
         if old_tags != tags:

@@ -269,6 +269,8 @@ class Tip(models.Model):
     # When the tip first left "new": time to first triage, and escalation of untriaged tips.
     triaged_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # When the tip was last closed: retention counts from here (tipline/retention.py).
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Answers to the desk's routing questions (choice answers the desk marked non-sensitive),
     # and whether files came with the tip: the only tip facts routing can see.
     routing_answers = models.JSONField(default=dict, blank=True)

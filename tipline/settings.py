@@ -377,6 +377,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "remove-stale-uploads": {"task": "tipline.tasks.remove_stale_uploads", "schedule": 3600.0},
     "escalate-overdue-tips": {"task": "tipline.tasks.escalate_overdue_tips", "schedule": 900.0},
+    "purge-closed-tips": {"task": "tipline.tasks.purge_closed_tips", "schedule": 86400.0},
     "forget-rate-limit-counts": {
         "task": "tipline.tasks.forget_rate_limit_counts",
         "schedule": 600.0,
@@ -384,6 +385,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 ROUTING_GRACE_SECONDS = envint("TIPLINE_ROUTING_GRACE_SECONDS", 120)
+# Closed tips are purged this many days after closing (0 keeps them until deleted by hand).
+RETENTION_DAYS = envint("TIPLINE_RETENTION_DAYS", 365)
 
 # --- Logging -----------------------------------------------------------------------------------
 # Logs carry no request metadata: the formatter prints only the logger name and message, and the

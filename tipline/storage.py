@@ -74,6 +74,28 @@ def delete(name: str) -> None:
         _confined("stored", name).unlink()
 
 
+def shred(name: str) -> None:
+    """Overwrite a stored ciphertext with random bytes, flush it to disk, then delete it.
+
+    On copy-on-write or journaling filesystems and SSDs an overwrite is not a guarantee; the
+    file is ciphertext in any case, and this removes the easy copy.
+    """
+    path = _confined("stored", name)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    with open(path, "r+b") as handle:
+        remaining = size
+        while remaining:
+            chunk = min(remaining, 1024 * 1024)
+            handle.write(secrets.token_bytes(chunk))
+            remaining -= chunk
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()
+
+
 def remove_stale_incoming(older_than_seconds: int = 6 * 3600) -> int:
     """Remove ciphertexts left in ``incoming/`` by requests that never completed."""
     cutoff = time.time() - older_than_seconds

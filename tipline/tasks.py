@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 
-from tipline import routing, storage, throttle
+from tipline import retention, routing, storage, throttle
 
 
 @shared_task(
@@ -60,3 +60,8 @@ def escalate_overdue_tips() -> int:
             [lead.email],
         )
     return sum(by_lead.values())
+
+
+@shared_task
+def purge_closed_tips() -> int:
+    return retention.purge_closed_tips()
