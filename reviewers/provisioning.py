@@ -102,3 +102,34 @@ def add_to_desk(username: str, desk_slug: str) -> None:
     _, created = DeskMembership.objects.get_or_create(desk=desk, user=user)
     if created:
         log_action(None, "desk.member_add", reviewer=user.pk, desk=desk.slug)
+
+
+def _reviewer(username: str):
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ProvisioningError(f"no such reviewer: {username}")
+    return user
+
+
+def set_active(username: str, active: bool) -> None:
+    """Disable a reviewer (no login, no new tips, sessions ended) or enable them again."""
+    from django.contrib.sessions.models import Session
+
+    user = _reviewer(username)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        for session in Session.objects.all():
+            if session.get_decoded().get("_auth_user_id") == str(user.pk):
+                session.delete()
+    log_action(None, "reviewer.enable" if active else "reviewer.disable", reviewer=user.pk)
+
+
+def reset_totp(username: str) -> str:
+    """Replace a reviewer's authenticator; return the new otpauth:// URI (shown once)."""
+    user = _reviewer(username)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        log_action(None, "reviewer.totp_reset", reviewer=user.pk)
+    return device.config_url

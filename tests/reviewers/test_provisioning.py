@@ -141,3 +141,40 @@ def test_createreviewer_records_an_email_for_reminders(backoffice, monkeypatch):
         assert key.user.email == "erin@example.org"
     finally:
         crypto.stop_agent(crypto.reviewer_home(key.fingerprint))
+
+
+def test_a_disabled_reviewer_is_logged_out_and_cannot_log_in(
+    backoffice, desk, make_reviewer, logged_in, client
+):
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    logged_in(alice)
+    assert client.get("/").status_code == 200
+    call_command("disablereviewer", "alice")
+    assert client.get("/").status_code == 302  # the open session is gone
+    response = client.post(
+        "/login/",
+        {
+            "username": "alice",
+            "password": "a-long-test-password-1",
+            "otp_token": alice.totp(drift=1),
+        },
+    )
+    assert response.status_code == 400
+    assert AuditEvent.objects.filter(action="reviewer.disable").exists()
+    call_command("disablereviewer", "alice", "--enable")
+    alice.user.refresh_from_db()
+    assert alice.user.is_active
+
+
+def test_resettotp_replaces_the_authenticator(backoffice, desk, make_reviewer, capsys):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    old_key = alice.device.key
+    call_command("resettotp", "alice")
+    assert "otpauth://totp/" in capsys.readouterr().out
+    [device] = TOTPDevice.objects.filter(user=alice.user)
+    assert device.key != old_key
+    assert AuditEvent.objects.filter(action="reviewer.totp_reset").exists()
+    with pytest.raises(CommandError, match="no such reviewer"):
+        call_command("resettotp", "nobody")
