@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -45,3 +47,21 @@ def check(timeout: float = 2.0) -> dict[str, str]:
         except Exception as exc:  # any failure of a dependency is what this reports
             results[name] = type(exc).__name__
     return results
+
+
+_cache: dict[str, object] = {"at": 0.0, "results": None}
+_cache_lock = threading.Lock()
+
+
+def cached_check(max_age: float | None = None, timeout: float = 2.0) -> dict[str, str]:
+    """``check()``, run at most once per ``max_age`` seconds per process.
+
+    /health/ is reachable by anyone who reaches the site; without this, each request would
+    cost a broker connection and a worker ping of up to ``timeout`` seconds.
+    """
+    max_age = settings.HEALTH_CACHE_SECONDS if max_age is None else max_age
+    with _cache_lock:
+        if _cache["results"] is None or time.monotonic() - _cache["at"] > max_age:
+            _cache["results"] = check(timeout)
+            _cache["at"] = time.monotonic()
+        return dict(_cache["results"])

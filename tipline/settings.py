@@ -384,6 +384,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# /health/ runs its checks at most this often per process (it is reachable by anyone).
+HEALTH_CACHE_SECONDS = envint("TIPLINE_HEALTH_CACHE_SECONDS", 10)
 ROUTING_GRACE_SECONDS = envint("TIPLINE_ROUTING_GRACE_SECONDS", 120)
 # Closed tips are purged this many days after closing (0 keeps them until deleted by hand).
 RETENTION_DAYS = envint("TIPLINE_RETENTION_DAYS", 365)

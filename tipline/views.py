@@ -355,7 +355,7 @@ def _read_organization_key(path: str) -> dict:
 @require_GET
 def health_status(request: HttpRequest) -> HttpResponse:
     """For monitoring: 200 when a tip can be taken and routed, else 503 naming what is down."""
-    results = health.check(timeout=2.0)
+    results = health.cached_check()
     failing = sorted(name for name, result in results.items() if result != "ok")
     return JsonResponse(
         {"status": "unavailable" if failing else "ok", "failing": failing},

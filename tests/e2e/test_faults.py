@@ -30,6 +30,7 @@ def stack():
     stack = Stack(short_tempdir())
     stack.env["TIPLINE_SWEEP_SECONDS"] = "3"
     stack.env["TIPLINE_ROUTING_GRACE_SECONDS"] = "2"
+    stack.env["TIPLINE_HEALTH_CACHE_SECONDS"] = "0"
     try:
         stack.start_redis()
         stack.provision()

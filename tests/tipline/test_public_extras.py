@@ -118,3 +118,14 @@ def test_hostile_file_names_stay_inside_the_envelope(client, alice, settings, na
     assert response.status_code in (200, 400)
     stored = [p.name for p in Path(settings.ENCRYPTED_FILES_DIR).rglob("*") if p.is_file()]
     assert all(len(n) == 36 and n.endswith(".gpg") for n in stored)
+
+
+def test_health_checks_run_at_most_once_per_interval(client, public_site, monkeypatch):
+    from tipline import health
+
+    calls = []
+    monkeypatch.setattr(health, "check", lambda timeout: calls.append(1) or {"database": "ok"})
+    monkeypatch.setitem(health._cache, "results", None)
+    for _ in range(5):
+        assert client.get("/health/").json() == {"status": "ok", "failing": []}
+    assert len(calls) == 1
