@@ -236,23 +236,52 @@ def generate_reviewer_key(passphrase: str) -> PublicKey:
     if root is None:
         raise CryptoError("reviewer keys can only be generated in the back office")
     staging = prepare_home(Path(root) / f".new{secrets.token_hex(4)}")
-    gpg = _gpg(staging)
-    key_input = gpg.gen_key_input(
-        key_type="EDDSA",
-        key_curve="ed25519",
-        key_usage="sign",
-        subkey_type="ECDH",
-        subkey_curve="cv25519",
-        subkey_usage="encrypt",
-        name_real="Tipline reviewer key",
-        expire_date=0,
-        passphrase=passphrase,
+    # gpg signs the new key (self-signatures, revocation certificate) after creating it. The
+    # agent never caches, so the passphrase must reach gpg by loopback for each of those
+    # signatures; otherwise the agent asks a pinentry, which a server does not have. The
+    # passphrase is not in the parameters either, where gpg would trim its spaces.
+    parameters = (
+        "Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\n"
+        "Subkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n"
+        "Name-Real: Tipline reviewer key\nExpire-Date: 0\n%commit\n"
     )
-    result = gpg.gen_key(key_input)
-    if not result.fingerprint:
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        [
+            settings.GPG_BINARY,
+            "--batch",
+            "--no-tty",
+            "--homedir",
+            str(staging),
+            *COMMON_OPTIONS,
+            "--status-fd",
+            "1",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase-fd",
+            str(read_fd),
+            "--generate-key",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        pass_fds=(read_fd,),
+    )
+    os.close(read_fd)
+    with os.fdopen(write_fd, "w") as passphrase_pipe:
+        # Every signature reads the passphrase from this pipe; gpg reads it once and keeps it.
+        passphrase_pipe.write(passphrase + "\n")
+    status, _ = process.communicate(parameters.encode(), timeout=120)
+    created = [
+        line.split()[3]
+        for line in status.decode(errors="replace").splitlines()
+        if line.startswith("[GNUPG:] KEY_CREATED ") and len(line.split()) >= 4
+    ]
+    if process.returncode != 0 or len(created) != 1:
         stop_agent(staging)
-        raise CryptoError(f"key generation failed: {result.status}")
-    fingerprint = result.fingerprint
+        raise CryptoError(f"key generation failed (gpg exit code {process.returncode})")
+    fingerprint = created[0]
+    gpg = _gpg(staging)
     armored = gpg.export_keys(fingerprint)
     stop_agent(staging)
     staging.rename(reviewer_home(fingerprint))

@@ -101,3 +101,30 @@ def test_it_refuses_reviewer_keys_on_the_public_site(settings):
         crypto.reviewer_home("A" * 40)
     with pytest.raises(crypto.CryptoError):
         crypto.generate_reviewer_key("a passphrase long enough")
+
+
+def test_key_generation_never_asks_a_pinentry(gpg_dirs, monkeypatch, tmp_path):
+    """Every signature made while generating a key gets the passphrase by loopback.
+
+    The agent never caches, so gpg cannot count on it remembering the passphrase between the
+    key and its self-signatures (or the revocation certificate). When it did, the agent fell
+    back to a pinentry, which has no terminal on a server: the generation failed, or left a
+    key without its revocation certificate, depending on the clock. A pinentry that records
+    each call shows the difference on every run rather than now and then.
+    """
+    calls = tmp_path / "pinentry-calls"
+    pinentry = tmp_path / "pinentry"
+    pinentry.write_text(f"#!/bin/sh\necho called >> {calls}\nexit 1\n")
+    pinentry.chmod(0o755)
+    monkeypatch.setattr(crypto, "AGENT_CONF", crypto.AGENT_CONF + f"pinentry-program {pinentry}\n")
+    for n in range(6):
+        key = crypto.generate_reviewer_key(f" generated key passphrase {n} ")
+        crypto.check_passphrase(key.fingerprint, f" generated key passphrase {n} ")
+        with pytest.raises(crypto.BadPassphraseError):
+            crypto.check_passphrase(key.fingerprint, f"generated key passphrase {n}")
+        home = crypto.reviewer_home(key.fingerprint)
+        assert (home / "openpgp-revocs.d" / f"{key.fingerprint}.rev").exists()
+        # The user id names the role only: no e-mail address made up from the host name.
+        [scanned] = crypto._gpg(crypto.public_home()).scan_keys_mem(key.armored)
+        assert scanned["uids"] == ["Tipline reviewer key"]
+    assert not calls.exists(), calls.read_text()
