@@ -24,6 +24,7 @@ import os
 import secrets
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,15 @@ def reviewer_home(fingerprint: str) -> Path:
     return Path(root) / fingerprint[-16:]
 
 
+def holds_secret_key(fingerprint: str) -> bool:
+    """Whether this back office holds the reviewer's secret key.
+
+    A reviewer who registered their own public key decrypts offline: there is no home for
+    their key here, and the back office hands them ciphertext only.
+    """
+    return reviewer_home(fingerprint).is_dir()
+
+
 def generate_reviewer_key(passphrase: str) -> PublicKey:
     """Create a passphrase-protected key pair in a new reviewer home; return its public half."""
     _check_passphrase_format(passphrase)
@@ -388,3 +398,32 @@ def describe_public_key(armored: str) -> dict:
     if len(keys) != 1:
         raise CryptoError(f"expected one key, found {len(keys)}")
     return {"fingerprint": keys[0]["fingerprint"], "type": keys[0]["type"]}
+
+
+MAX_ARMORED_KEY_CHARS = 64 * 1024
+
+
+def validate_public_key(armored: str) -> PublicKey:
+    """Check a public key someone pasted in: one key, public only, able to encrypt, usable now.
+
+    Used for reviewers who decrypt offline and for the recipient of a case export. The key is
+    scanned without being imported anywhere.
+    """
+    if not armored.strip() or len(armored) > MAX_ARMORED_KEY_CHARS:
+        raise CryptoError("paste one ASCII-armoured OpenPGP public key")
+    if "PRIVATE KEY BLOCK" in armored:
+        raise CryptoError("this is a secret key: paste the public key only")
+    keys = _gpg(public_home()).scan_keys_mem(armored)
+    if len(keys) != 1:
+        raise CryptoError(f"paste exactly one public key (found {len(keys)})")
+    key = keys[0]
+    if key.get("type") != "pub":
+        raise CryptoError("this is a secret key: paste the public key only")
+    if key.get("trust") in ("r", "e", "i", "d"):
+        raise CryptoError("this key is revoked, expired or invalid")
+    expires = key.get("expires") or ""
+    if expires and int(expires) <= time.time():
+        raise CryptoError("this key has expired")
+    if "E" not in (key.get("cap") or ""):
+        raise CryptoError("this key cannot encrypt (it has no usable encryption subkey)")
+    return PublicKey(fingerprint=key["fingerprint"], armored=armored.strip() + "\n")

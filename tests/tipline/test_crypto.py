@@ -1,4 +1,6 @@
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,47 @@ def test_key_generation_never_asks_a_pinentry(gpg_dirs, monkeypatch, tmp_path):
         [scanned] = crypto._gpg(crypto.public_home()).scan_keys_mem(key.armored)
         assert scanned["uids"] == ["Tipline reviewer key"]
     assert not calls.exists(), calls.read_text()
+
+
+def _throwaway_home(tmp_path):
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    return str(home)
+
+
+def _gpg_cli(home, *args):
+    return subprocess.run(
+        ["gpg", "--batch", "--homedir", home, "--passphrase", "", *args],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+
+
+def test_it_accepts_an_encryption_capable_public_key_and_refuses_the_rest(gpg_dirs, tmp_path):
+    home = _throwaway_home(tmp_path)
+    _gpg_cli(home, "--quick-gen-key", "Offline <o@example.org>", "ed25519", "cert,sign", "0")
+    fpr = next(
+        line.split(":")[9]
+        for line in _gpg_cli(home, "--with-colons", "--list-keys").splitlines()
+        if line.startswith("fpr:")
+    )
+    signing_only = _gpg_cli(home, "--armor", "--export", fpr)
+    _gpg_cli(home, "--quick-add-key", fpr, "cv25519", "encr", "0")
+    good = _gpg_cli(home, "--armor", "--export", fpr)
+    secret = _gpg_cli(home, "--armor", "--export-secret-keys", fpr)
+
+    key = crypto.validate_public_key(good)
+    assert key.fingerprint == fpr
+    with pytest.raises(crypto.CryptoError, match="cannot encrypt"):
+        crypto.validate_public_key(signing_only)
+    with pytest.raises(crypto.CryptoError, match="secret key"):
+        crypto.validate_public_key(secret)
+    with pytest.raises(crypto.CryptoError):
+        crypto.validate_public_key("not a key")
+    _gpg_cli(home, "--quick-gen-key", "Second <s@example.org>", "ed25519", "cert,sign", "0")
+    with pytest.raises(crypto.CryptoError, match="exactly one"):
+        crypto.validate_public_key(_gpg_cli(home, "--armor", "--export"))
+    _gpg_cli(home, "--quick-set-expire", fpr, "seconds=1")
+    time.sleep(2)
+    with pytest.raises(crypto.CryptoError):
+        crypto.validate_public_key(_gpg_cli(home, "--armor", "--export", fpr))
