@@ -14,12 +14,16 @@ import json
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tipline.models import AuditEvent
 
 GENESIS = "0" * 64
+# PostgreSQL advisory lock taken while appending, so writers queue instead of racing for the
+# same place in the chain. SQLite needs none: its IMMEDIATE transactions already serialize
+# writers.
+APPEND_LOCK = 0x7469706C696E65  # "tipline"
 
 
 def entry_hash(event: AuditEvent) -> str:
@@ -42,6 +46,9 @@ def log_action(actor, action: str, *, tip_id: int | None = None, **detail) -> Au
     for _attempt in range(20):
         try:
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
                 last = (
                     AuditEvent.objects.order_by("-pk").values_list("entry_hash", flat=True).first()
                 )
@@ -57,7 +64,9 @@ def log_action(actor, action: str, *, tip_id: int | None = None, **detail) -> Au
                 event.save()
                 return event
         except IntegrityError:
-            continue  # another entry took this place in the chain: link to it instead
+            # Another entry took this place in the chain (a writer that does not take the
+            # lock, or an older release of this code): link to it instead.
+            continue
     raise RuntimeError("could not append to the audit trail")
 
 

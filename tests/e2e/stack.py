@@ -238,7 +238,7 @@ class Stack:
         try:
             requests.get(f"http://127.0.0.1:{port}/", timeout=2)
             return True
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting (slow answer)
             return False
 
     def _spawn(self, name: str, args: list[str], extra_env: dict | None = None) -> None:
