@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from tipline.audit import log_action
 from tipline.models import Desk, RoutingDecision, RoutingRule, Tag, Tip
+from tipline.notifications import notify_of_new_work
 
 logger = logging.getLogger(__name__)
 LEAST_LOADED = "least open tips among the desk's active reviewers"
@@ -104,6 +105,8 @@ def route(tip_id: int) -> bool:
                 reviewer=reviewer.pk if reviewer else None,
                 rule=description,
             )
+            if reviewer is not None:
+                notify_of_new_work(reviewer)
     if claimed:
         logger.info("tip %s routed to reviewer %s", tip_id, reviewer.pk if reviewer else None)
     return bool(claimed)

@@ -5,9 +5,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 
-from tipline import retention, routing, storage, throttle
+from tipline import notifications, retention, routing, storage, throttle
 
 
 @shared_task(
@@ -52,14 +52,29 @@ def escalate_overdue_tips() -> int:
     by_lead = routing.escalate_overdue()
     leads = get_user_model().objects.filter(pk__in=by_lead, is_active=True).exclude(email="")
     for lead in leads:
-        send_mail(
+        EmailMessage(
             "Tipline: tips are waiting",
             f"{by_lead[lead.pk]} tip(s) passed their triage deadline. Please log in to the "
             "back office.",
-            None,
-            [lead.email],
-        )
+            to=[lead.email],
+            headers={"Message-ID": notifications.anonymous_message_id()},
+        ).send()
     return sum(by_lead.values())
+
+
+@shared_task(
+    acks_late=True,
+    max_retries=5,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    autoretry_for=(Exception,),
+)
+def notify_new_work(user_id: int) -> bool:
+    """Tell a reviewer there is new work in the back office, and nothing else.
+
+    Takes the reviewer's id only; see tipline/notifications.py for what the e-mail may say.
+    """
+    return notifications.send_new_work_email(user_id)
 
 
 @shared_task

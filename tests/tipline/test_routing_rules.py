@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -117,6 +118,7 @@ def test_overdue_tips_are_escalated_once_and_the_lead_told_nothing_else(
     desk, team, tip_factory, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DEFAULT_FROM_EMAIL = "tips@example.org"
     team["alice"].email = "lead@example.org"
     team["alice"].save()
     desk.lead = team["alice"]
@@ -132,6 +134,8 @@ def test_overdue_tips_are_escalated_once_and_the_lead_told_nothing_else(
     assert message.to == ["lead@example.org"]
     body = message.subject + message.body
     assert desk.name not in body and str(late.pk) not in body.replace("1 tip", "")
+    # Django's default Message-ID names the host and the process; ours is random.
+    assert re.fullmatch(r"<[0-9a-f]{32}@example\.org>", message.message()["Message-ID"])
     assert tasks.escalate_overdue_tips() == 0  # once only
     assert len(mail.outbox) == 1
 
