@@ -1,7 +1,9 @@
 """The administration site for desks and their questionnaires (staff with TOTP only).
 
-Tips, keys, memberships and users are deliberately absent: what an admin can change here never
-lets them read a tip. Every change is also written to the audit trail.
+Tips, keys and memberships are deliberately absent: what an admin can change here never lets
+them read a tip. The one exception is inviting a reviewer onto desks, which has a permission of
+its own (reviewers/invitation_admin.py, which also lists reviewers' accounts to disable them or
+reset their two-factor). Every change is also written to the audit trail.
 """
 
 from django.contrib import admin
@@ -106,3 +108,7 @@ class RoutingRuleAdmin(AuditedModelAdmin):
 class ReviewerProfileAdmin(AuditedModelAdmin):
     list_display = ["user", "languages", "is_away"]
     fields = ["user", "languages", "is_away"]
+
+
+# Registered on admin_site when this module is imported, and only then (back office only).
+from reviewers import invitation_admin  # noqa: E402, F401

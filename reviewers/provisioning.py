@@ -8,12 +8,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reviewers.models import Invitation
 from tipline import crypto
 from tipline.audit import log_action
-from tipline.models import Desk, DeskMembership, ReviewerKey
+from tipline.models import Desk, DeskMembership, ReviewerKey, ReviewerProfile
 from tipline.questionnaires import add_basic_questions
 
 MIN_PASSPHRASE_CHARS = 12
@@ -43,12 +45,24 @@ def create_desk(slug: str, name: str, description: str = "") -> Desk:
 def create_reviewer(
     username: str,
     password: str,
-    passphrase: str,
+    passphrase: str | None,
     desk_slugs: list[str],
     admin: bool = False,
     email: str = "",
+    *,
+    public_key: crypto.PublicKey | None = None,
+    totp_device: TOTPDevice | None = None,
+    invitation: Invitation | None = None,
 ) -> NewReviewer:
-    """Create a reviewer with a TOTP device and a passphrase-protected key pair."""
+    """Create a reviewer with a TOTP device, a key and a profile, in one transaction.
+
+    The key is either a pair generated here, protected by ``passphrase``, or ``public_key``,
+    already checked by crypto.validate_public_key, whose secret half never reaches this server
+    (the reviewer decrypts offline). ``totp_device`` is an unsaved authenticator the reviewer
+    has already confirmed (reviewers/invitations.py); without one a new one is made. With
+    ``invitation``, it is used up in the same transaction, so it creates one account at most.
+    On any error nothing is left behind, not even the generated key.
+    """
     if settings.PUBLIC:
         raise ProvisioningError(
             "reviewers are created in the back office (TIPLINE_SITE="
@@ -61,28 +75,59 @@ def create_reviewer(
     missing = set(desk_slugs) - {desk.slug for desk in desks}
     if missing:
         raise ProvisioningError(f"no such desk: {', '.join(sorted(missing))}")
-    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+    if (passphrase is None) == (public_key is None):
+        raise ProvisioningError("give either a key passphrase or a public key")
+    if public_key is not None:
+        if ReviewerKey.objects.filter(fingerprint=public_key.fingerprint).exists():
+            raise ProvisioningError("this public key is already registered for a reviewer")
+    elif len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise ProvisioningError(
             f"the key passphrase needs at least {MIN_PASSPHRASE_CHARS} characters"
         )
-    if passphrase == password:
+    elif passphrase == password:
         raise ProvisioningError("the key passphrase must differ from the password")
     try:
         validate_password(password, User(username=username))
     except ValidationError as exc:
         raise ProvisioningError(" ".join(exc.messages)) from None
 
-    key = crypto.generate_reviewer_key(passphrase)
-    with transaction.atomic():
-        # An admin edits desks and questionnaires; reading tips still needs desk membership.
-        user = User.objects.create_user(
-            username=username, password=password, email=email, is_staff=admin, is_superuser=admin
-        )
-        ReviewerKey.objects.create(user=user, fingerprint=key.fingerprint, public_key=key.armored)
-        for desk in desks:
-            DeskMembership.objects.create(desk=desk, user=user)
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-        log_action(None, "reviewer.create", reviewer=user.pk, desks=sorted(desk_slugs), admin=admin)
+    key = public_key or crypto.generate_reviewer_key(passphrase)
+    try:
+        with transaction.atomic():
+            # An admin edits desks and questionnaires; reading tips still needs desk membership.
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                email=email,
+                is_staff=admin,
+                is_superuser=admin,
+            )
+            if invitation is not None and not invitation.claim(user):
+                raise ProvisioningError("this invitation is no longer valid")
+            ReviewerKey.objects.create(
+                user=user, fingerprint=key.fingerprint, public_key=key.armored
+            )
+            for desk in desks:
+                DeskMembership.objects.create(desk=desk, user=user)
+            device = totp_device or TOTPDevice(name="authenticator")
+            device.user, device.confirmed = user, True
+            device.save()
+            ReviewerProfile.objects.create(user=user)
+            log_action(
+                None,
+                "reviewer.create",
+                reviewer=user.pk,
+                desks=sorted(desk_slugs),
+                admin=admin,
+                offline_key=public_key is not None,
+                invitation=invitation.pk if invitation else None,
+            )
+    except Exception as exc:
+        if public_key is None:
+            crypto.discard_reviewer_key(key.fingerprint)
+        if isinstance(exc, IntegrityError):  # a request racing this one took the name or key
+            raise ProvisioningError("a user with this name or this key already exists") from None
+        raise
     return NewReviewer(user=user, fingerprint=key.fingerprint, otpauth_uri=device.config_url)
 
 
@@ -111,25 +156,48 @@ def _reviewer(username: str):
     return user
 
 
-def set_active(username: str, active: bool) -> None:
-    """Disable a reviewer (no login, no new tips, sessions ended) or enable them again."""
+def end_sessions(user) -> None:
+    """Log ``user`` out everywhere."""
     from django.contrib.sessions.models import Session
 
+    for session in Session.objects.all():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+
+
+def set_active(username: str, active: bool, actor=None) -> None:
+    """Disable a reviewer (no login, no new tips, sessions ended, links revoked) or enable them."""
     user = _reviewer(username)
-    user.is_active = active
-    user.save(update_fields=["is_active"])
-    if not active:
-        for session in Session.objects.all():
-            if session.get_decoded().get("_auth_user_id") == str(user.pk):
-                session.delete()
-    log_action(None, "reviewer.enable" if active else "reviewer.disable", reviewer=user.pk)
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            end_sessions(user)
+            Invitation.usable().filter(user=user).update(revoked_at=timezone.now())
+        log_action(actor, "reviewer.enable" if active else "reviewer.disable", reviewer=user.pk)
+
+
+def forget_authenticator(user) -> None:
+    """Remove the reviewer's authenticators and end their sessions (a lost or stolen phone).
+
+    They cannot log in again until they enrol a new one. Call inside a transaction.
+    """
+    TOTPDevice.objects.filter(user=user).delete()
+    end_sessions(user)
+    Invitation.usable().filter(user=user, purpose=Invitation.Purpose.TOTP_RESET).update(
+        revoked_at=timezone.now()
+    )
 
 
 def reset_totp(username: str) -> str:
-    """Replace a reviewer's authenticator; return the new otpauth:// URI (shown once)."""
+    """Replace a reviewer's authenticator; return the new otpauth:// URI (shown once).
+
+    For the operator at the server's console. The admin's reset (reviewers/invitations.py)
+    hands the reviewer a link instead, so the new secret is only ever seen by them.
+    """
     user = _reviewer(username)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        forget_authenticator(user)
         device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
         log_action(None, "reviewer.totp_reset", reviewer=user.pk)
     return device.config_url
