@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from reviewers import unlock
+from tipline import crypto
 from tipline.models import Tip
 
 
@@ -30,12 +31,17 @@ def reviewer_required(view):
 def key_unlocked_required(view):
     """As reviewer_required, and the reviewer's key passphrase is unlocked for this session.
 
-    The passphrase is handed to the view as ``request.key_passphrase``.
+    The passphrase is handed to the view as ``request.key_passphrase``. A reviewer whose key is
+    held offline has nothing to unlock here: the view gets ``None`` and shows ciphertext only.
     """
 
     @reviewer_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
+        key = getattr(request.user, "reviewer_key", None)
+        if key is not None and not crypto.holds_secret_key(key.fingerprint):
+            request.key_passphrase = None
+            return view(request, *args, **kwargs)
         secret = unlock.passphrase(request)
         if secret is None:
             query = urlencode({"next": request.get_full_path()})

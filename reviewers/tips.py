@@ -22,6 +22,8 @@ class OpenedTip:
     reward_contact: str = ""
     language: str = ""
     attachments: list[dict] = field(default_factory=list)
+    # The reviewer's key is held offline: the page offers the ciphertext of each part instead.
+    offline: bool = False
 
 
 def reviewer_fingerprint(user) -> str | None:
@@ -29,9 +31,14 @@ def reviewer_fingerprint(user) -> str | None:
     return key.fingerprint if key else None
 
 
-def open_tip(user, tip: Tip, passphrase: str) -> OpenedTip:
-    """Decrypt a tip's envelope for ``user`` (access already checked) and audit the read."""
+def open_tip(user, tip: Tip, passphrase: str | None) -> OpenedTip:
+    """Decrypt a tip's envelope for ``user`` (access already checked) and audit the read.
+
+    Without a passphrase (a key held offline) nothing is decrypted.
+    """
     fingerprint = reviewer_fingerprint(user)
+    if passphrase is None:
+        return OpenedTip(tip=tip, readable=False, offline=True)
     if fingerprint is None or fingerprint not in tip.recipients:
         log_action(user, "tip.read_refused", tip_id=tip.pk, reason="not a recipient")
         return OpenedTip(tip=tip, readable=False)
@@ -69,12 +76,13 @@ def open_attachment(
     return names.get(attachment.storage_name) or f"attachment-{attachment.pk}", stream
 
 
-def open_thread(user, tip: Tip, passphrase: str) -> list[dict]:
-    """Every follow-up and reply on the tip, decrypted with the reviewer's key."""
+def open_thread(user, tip: Tip, passphrase: str | None) -> list[dict]:
+    """Every follow-up and reply on the tip, decrypted with the reviewer's key if unlocked."""
     fingerprint = reviewer_fingerprint(user)
     thread = []
     for message in tip.messages.select_related("sender"):
-        entry = {"message": message, "readable": fingerprint in message.recipients}
+        readable = passphrase is not None and fingerprint in message.recipients
+        entry = {"message": message, "readable": readable}
         if entry["readable"]:
             document = json.loads(
                 crypto.decrypt_bytes(bytes(message.body_for_desk), fingerprint, passphrase)
@@ -116,11 +124,12 @@ def add_note(user, tip: Tip, text: str) -> Note:
     return note
 
 
-def open_notes(user, tip: Tip, passphrase: str) -> list[dict]:
+def open_notes(user, tip: Tip, passphrase: str | None) -> list[dict]:
     fingerprint = reviewer_fingerprint(user)
     notes = []
     for note in tip.notes.select_related("author"):
-        entry = {"note": note, "readable": fingerprint in note.recipients}
+        readable = passphrase is not None and fingerprint in note.recipients
+        entry = {"note": note, "readable": readable}
         if entry["readable"]:
             document = json.loads(crypto.decrypt_bytes(bytes(note.body), fingerprint, passphrase))
             entry["text"] = document.get("note", "")
