@@ -96,6 +96,7 @@ class InboxFilterForm(forms.Form):
     tag = forms.CharField(required=False, max_length=40)
     assignee = forms.CharField(required=False, max_length=150)
     has_files = forms.BooleanField(required=False)
+    unread_followup = forms.BooleanField(required=False, label="Unread follow-up")
     received_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     received_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -89,3 +90,78 @@ class Note(models.Model):
     def __str__(self) -> str:
         target = f"tip {self.tip_id}" if self.tip_id else f"case {self.case_id}"
         return f"note {self.pk} on {target}"
+
+
+class Invitation(models.Model):
+    """A one-time link into the back office (reviewers/invitations.py).
+
+    A new reviewer sets up their account with it, or a reviewer whose two-factor an admin reset
+    enrols a new authenticator. Only the SHA-256 of the link's token is stored.
+    """
+
+    class Purpose(models.TextChoices):
+        NEW_REVIEWER = "new_reviewer", "New reviewer"
+        TOTP_RESET = "totp_reset", "New authenticator"
+
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    username = models.CharField(max_length=150)
+    email = models.EmailField(blank=True)
+    desks = models.ManyToManyField("tipline.Desk", blank=True, related_name="+")
+    # The reviewer whose authenticator is reset; for a new reviewer, the account made with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} for {self.username}"
+
+    @classmethod
+    def usable(cls) -> models.QuerySet:
+        """Invitations that still work: not used, not revoked, not expired."""
+        return cls.objects.filter(used_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+    @property
+    def state(self) -> str:
+        if self.used_at:
+            return "used"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "pending"
+
+    def claim(self, user=None) -> bool:
+        """Use the invitation up, once: False if it was used, revoked or expired meanwhile.
+
+        One conditional UPDATE, run in the transaction that creates what the invitation is for,
+        so of two requests racing with the same link only one gets True.
+        """
+        fields = {"used_at": timezone.now()}
+        if user is not None:
+            fields["user"] = user
+        return bool(Invitation.usable().filter(pk=self.pk).update(**fields))
+
+
+class ReviewerAccount(User):
+    """Reviewers' accounts as the admin lists them: read-only, with disable and reset actions."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "reviewer account"
+        permissions = [
+            ("disable_revieweraccount", "Can disable and enable reviewers"),
+            ("reset_totp_revieweraccount", "Can reset a reviewer's two-factor authentication"),
+        ]

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from reviewers.access import readable_tips
 from tipline.audit import log_action
-from tipline.models import Attachment, Tag, Tip
+from tipline.models import Attachment, AuditEvent, Message, Tag, Tip
+from tipline.notifications import notify_of_new_work
 
 S = Tip.Status
 # Where a tip may go from each status. Nothing returns to "new"; a closed tip may be reopened.
@@ -82,6 +83,8 @@ def update_tip(
                 log_action(
                     user, f"tip.{field.removesuffix('_id')}", tip_id=tip.pk, old=old, new=new
                 )
+        if "assignee_id" in changes and assignee is not None and assignee.pk != user.pk:
+            notify_of_new_work(assignee)  # sent after the commit, and only if it commits
         if tip.status != S.NEW and tip.triaged_at is None:
             tip.triaged_at = timezone.now()
         if "status" in changes:
@@ -103,6 +106,7 @@ class InboxFilter:
     tag: str = ""
     assignee: str = ""
     has_files: bool = False
+    unread_followup: bool = False
     received_from: datetime.date | None = None
     received_to: datetime.date | None = None
     sort: str = "-received"
@@ -113,6 +117,24 @@ SORTS = {
     "received": ["received_at", "pk"],
     "-priority": ["-priority", "-received_at", "-pk"],
 }
+
+
+def with_unread_followup(tips: QuerySet, user) -> QuerySet:
+    """Tips with a message from the tipster that ``user`` has not read yet: sent after the
+    last time they opened the tip (the audit trail records every read), or never opened."""
+    last_read = (
+        AuditEvent.objects.filter(actor=user, action="tip.read", tip_id=OuterRef("pk"))
+        .order_by("-pk")
+        .values("at")[:1]
+    )
+    followups = Message.objects.filter(tip=OuterRef("pk"), author=Message.Author.TIPSTER)
+    return tips.annotate(last_read=Subquery(last_read)).filter(
+        Exists(followups.filter(sent_at__gt=OuterRef("last_read")))
+        | Q(
+            last_read__isnull=True,
+            pk__in=Message.objects.filter(author=Message.Author.TIPSTER).values("tip_id"),
+        )
+    )
 
 
 def inbox(user, wanted: InboxFilter) -> QuerySet:
@@ -136,6 +158,8 @@ def inbox(user, wanted: InboxFilter) -> QuerySet:
         tips = tips.filter(assignee__username=wanted.assignee)
     if wanted.has_files:
         tips = tips.filter(Exists(Attachment.objects.filter(tip=OuterRef("pk"))))
+    if wanted.unread_followup:
+        tips = with_unread_followup(tips, user)
     if wanted.received_from:
         tips = tips.filter(received_at__date__gte=wanted.received_from)
     if wanted.received_to:

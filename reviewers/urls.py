@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from reviewers import views
+from reviewers import case_views, invitation_views, key_views, stats_views, views
 from reviewers.admin import admin_site
 from tipline.views import health_status
 
@@ -10,6 +10,8 @@ routes = [
     path("", views.inbox, name="inbox"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    # No login: the token is the credential (reviewers/invitations.py).
+    path("invite/<str:token>/", invitation_views.invitation, name="invitation"),
     path("key/unlock/", views.unlock_key, name="unlock"),
     path("key/lock/", views.lock_key, name="lock"),
     path("tips/<int:pk>/", views.tip_detail, name="tip"),
@@ -21,8 +23,22 @@ routes = [
         views.attachment_ciphertext,
         name="attachment_encrypted",
     ),
+    path("tips/<int:pk>/encrypted/<str:part>/", views.part_ciphertext, name="part_encrypted"),
+    path("tips/<int:pk>/reencrypt/", key_views.tip_reencrypt, name="reencrypt"),
+    path("tips/<int:pk>/move/", key_views.tip_move, name="move"),
+    path("reencrypt/", key_views.backlog, name="backlog"),
+    path("me/key/", key_views.my_key, name="my_key"),
+    path("cases/", case_views.case_list, name="cases"),
+    path("cases/new/", case_views.case_create, name="case_create"),
+    path("cases/<int:pk>/", case_views.case_detail, name="case"),
+    path("cases/<int:pk>/edit/", case_views.case_update, name="case_update"),
+    path("cases/<int:pk>/notes/", case_views.case_note, name="case_note"),
+    path("cases/<int:pk>/export/", case_views.case_export, name="case_export"),
+    path("tips/<int:pk>/case/", case_views.tip_case, name="tip_case"),
     path("audit/", views.audit_log, name="audit"),
+    path("stats/", stats_views.dashboard, name="stats"),
     path("me/away/", views.toggle_away, name="away"),
+    path("me/notifications/", views.toggle_notifications, name="notifications"),
     path("tips/<int:pk>/files/<str:name>/", views.attachment_download, name="attachment"),
 ]
 

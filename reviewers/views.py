@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import triage, unlock
+from reviewers import reencrypt, triage, unlock
 from reviewers.access import (
     key_unlocked_required,
     permission_required,
@@ -33,6 +33,7 @@ from reviewers.forms import (
     TriageForm,
     UnlockForm,
 )
+from reviewers.models import Case, CaseTip
 from reviewers.tips import (
     add_note,
     open_attachment,
@@ -45,8 +46,13 @@ from reviewers.tips import (
 from reviewers.triage import InboxFilter
 from tipline import storage
 from tipline.audit import log_action
-from tipline.crypto import BadPassphraseError, DecryptionError, check_passphrase
-from tipline.models import Attachment, AuditEvent, ReviewerProfile
+from tipline.crypto import (
+    BadPassphraseError,
+    DecryptionError,
+    check_passphrase,
+    holds_secret_key,
+)
+from tipline.models import Attachment, AuditEvent, Desk, ReviewerProfile
 
 
 def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
@@ -100,8 +106,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def unlock_key(request: HttpRequest) -> HttpResponse:
     form = UnlockForm(request.POST or None)
     key = getattr(request.user, "reviewer_key", None)
-    if key is None:
-        return render(request, "reviewers/unlock.html", {"form": None}, status=403)
+    if key is None or not holds_secret_key(key.fingerprint):
+        context = {"form": None, "offline": key is not None}
+        return render(request, "reviewers/unlock.html", context, status=403)
     if request.method == "POST" and form.is_valid():
         try:
             check_passphrase(key.fingerprint, form.cleaned_data["passphrase"])
@@ -141,8 +148,9 @@ def _tip_page(
     try:
         opened = open_tip(request.user, tip, request.key_passphrase)
         readable = opened.readable
-        thread = open_thread(request.user, tip, request.key_passphrase) if readable else []
-        notes = open_notes(request.user, tip, request.key_passphrase) if readable else []
+        shown = readable or opened.offline
+        thread = open_thread(request.user, tip, request.key_passphrase) if shown else []
+        notes = open_notes(request.user, tip, request.key_passphrase) if shown else []
     except BadPassphraseError:
         return redirect("reviewers:unlock")
     context = {
@@ -153,8 +161,48 @@ def _tip_page(
         "form": form,
         "triage_form": triage_form or TriageForm(tip),
         "note_form": note_form or NoteForm(),
+        "missing_readers": reencrypt.reader_names(reencrypt.missing_readers(tip))
+        if readable
+        else [],
+        "case_link": CaseTip.objects.filter(tip=tip).select_related("case").first(),
+        "desk_cases": Case.objects.filter(desk_id=tip.desk_id).exclude(status="closed")[:100],
+        "move_desks": Desk.objects.filter(is_active=True).exclude(pk=tip.desk_id),
+        "offline_parts": _offline_parts(request.user, tip, thread, notes) if opened.offline else [],
     }
     return render(request, "reviewers/tip.html", context, status=status)
+
+
+def _offline_parts(user, tip, thread, notes) -> list[dict]:
+    """What a reviewer with an offline key can download: each part encrypted to their key."""
+    fingerprint = reviewer_fingerprint(user)
+
+    def part(label: str, name: str, recipients) -> dict:
+        if fingerprint not in recipients:
+            return {"label": f"{label}: not encrypted to your key yet"}
+        return {
+            "label": f"{label} (.gpg)",
+            "url": reverse("reviewers:part_encrypted", args=[tip.pk, name]),
+        }
+
+    parts = [part("The tip: answers, file names, contact", "envelope", tip.recipients)]
+    for attachment in tip.attachments.select_related("message"):
+        carrier = attachment.message or tip
+        label = f"File {attachment.pk} ({attachment.ciphertext_bytes} bytes encrypted)"
+        if fingerprint in carrier.recipients:
+            url = reverse("reviewers:attachment_encrypted", args=[tip.pk, attachment.storage_name])
+            parts.append({"label": label, "url": url})
+        else:
+            parts.append({"label": f"{label}: not encrypted to your key yet"})
+    for entry in thread:
+        message = entry["message"]
+        who = "Reply by a reviewer" if message.author == "reviewer" else "Message from the tipster"
+        label = f"{who}, {message.sent_at:%Y-%m-%d %H:%M}"
+        parts.append(part(label, f"message-{message.pk}", message.recipients))
+    for entry in notes:
+        note = entry["note"]
+        label = f"Note, {note.written_at:%Y-%m-%d %H:%M}"
+        parts.append(part(label, f"note-{note.pk}", note.recipients))
+    return parts
 
 
 @key_unlocked_required
@@ -185,6 +233,27 @@ def attachment_ciphertext(request: HttpRequest, pk: int, name: str) -> HttpRespo
         filename=f"tip-{tip.pk}-{attachment.pk}.gpg",
         content_type="application/pgp-encrypted",
     )
+
+
+@reviewer_required
+@require_GET
+def part_ciphertext(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    """One encrypted part of a tip as stored (envelope, a message or a note), for reviewers
+    who decrypt on their own machine."""
+    tip = get_object_or_404(readable_tips(request.user), pk=pk)
+    kind, _, number = part.partition("-")
+    if kind == "envelope" and not number:
+        data = tip.envelope
+    elif kind == "message" and number.isdigit():
+        data = get_object_or_404(tip.messages, pk=int(number)).body_for_desk
+    elif kind == "note" and number.isdigit():
+        data = get_object_or_404(tip.notes, pk=int(number)).body
+    else:
+        raise Http404("no such part")
+    log_action(request.user, "tip.download_encrypted", tip_id=tip.pk, part=part)
+    response = HttpResponse(bytes(data), content_type="application/pgp-encrypted")
+    response["Content-Disposition"] = f'attachment; filename="tip-{tip.pk}-{part}.gpg"'
+    return response
 
 
 @key_unlocked_required
@@ -231,6 +300,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 def attachment_download(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     tip = get_object_or_404(readable_tips(request.user), pk=pk)
     attachment = get_object_or_404(Attachment, tip=tip, storage_name=name)
+    if request.key_passphrase is None:  # a key held offline: the file as stored
+        return redirect("reviewers:attachment_encrypted", pk=tip.pk, name=name)
     try:
         file_name, stream = open_attachment(request.user, tip, attachment, request.key_passphrase)
     except DecryptionError:
@@ -248,6 +319,18 @@ def toggle_away(request: HttpRequest) -> HttpResponse:
     profile.is_away = not profile.is_away
     profile.save(update_fields=["is_away"])
     log_action(request.user, "reviewer.away" if profile.is_away else "reviewer.back")
+    return redirect("reviewers:inbox")
+
+
+@reviewer_required
+@require_POST
+def toggle_notifications(request: HttpRequest) -> HttpResponse:
+    """A reviewer turns off (or back on) the e-mail that tells them there is new work."""
+    profile, _ = ReviewerProfile.objects.get_or_create(user=request.user)
+    profile.notify_by_email = not profile.notify_by_email
+    profile.save(update_fields=["notify_by_email"])
+    on = profile.notify_by_email
+    log_action(request.user, "reviewer.notifications_on" if on else "reviewer.notifications_off")
     return redirect("reviewers:inbox")
 
 

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -296,6 +297,13 @@ def generate_reviewer_key(passphrase: str) -> PublicKey:
     stop_agent(staging)
     staging.rename(reviewer_home(fingerprint))
     return PublicKey(fingerprint=fingerprint, armored=armored)
+
+
+def discard_reviewer_key(fingerprint: str) -> None:
+    """Delete a generated key's home: its account could not be created, so nobody will use it."""
+    home = reviewer_home(fingerprint)
+    stop_agent(home)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def check_passphrase(fingerprint: str, passphrase: str) -> None:

@@ -201,6 +201,9 @@ class ReviewerKey(models.Model):
     fingerprint = models.CharField(max_length=40, unique=True)
     public_key = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # During a key rotation: the key being replaced, whose secret half stays until every tip
+    # encrypted to it has been re-encrypted to the new key (reviewers/rotation.py).
+    previous_fingerprint = models.CharField(max_length=40, blank=True)
 
     def __str__(self) -> str:
         return self.fingerprint
@@ -314,13 +317,19 @@ class Tip(models.Model):
 
 
 class ReviewerProfile(models.Model):
-    """What routing needs to know about a reviewer: the languages they read, and if away."""
+    """What routing needs to know about a reviewer: the languages they read, and if away;
+    and whether, and when last, they were e-mailed about new work (tipline/notifications.py)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile"
     )
     languages = models.JSONField(default=list, blank=True, help_text='e.g. ["en", "ar"]')
     is_away = models.BooleanField(default=False)
+    notify_by_email = models.BooleanField(
+        default=True, help_text="E-mail the reviewer when a tip is assigned to them."
+    )
+    # When the last new-work e-mail was claimed: at most one per TIPLINE_NOTIFY_INTERVAL_MINUTES.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

@@ -192,8 +192,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Tests use a file too (not Django's in-memory default), so that concurrent writers behave
-    # as they do in production.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-tipline.sqlite3")}
+    # as they do in production; one file per test run, so that two runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-tipline-{os.getpid()}.sqlite3")}
 if env("TIPLINE_TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env("TIPLINE_TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -277,6 +277,10 @@ if PUBLIC:
 else:
     SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# An invitation link (a new reviewer, or a new authenticator after a reset) works once, this long.
+INVITATION_HOURS = envint("TIPLINE_INVITATION_HOURS", 72)
+if INVITATION_HOURS < 1:
+    raise ImproperlyConfigured(f"TIPLINE_INVITATION_HOURS={INVITATION_HOURS}: use 1 or more hours")
 # Codename check-ins allowed per minute across the whole site. Guessing a 90-bit codename is
 # hopeless anyway; this bounds the Argon2 work an attacker can make the server do, without
 # keeping anything about who asks.
@@ -413,3 +417,15 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "tipline@localhost")
+# A reviewer is told there is new work at most once per interval (tipline/notifications.py).
+NOTIFY_INTERVAL_MINUTES = envint("TIPLINE_NOTIFY_INTERVAL_MINUTES", 30)
+if NOTIFY_INTERVAL_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"TIPLINE_NOTIFY_INTERVAL_MINUTES={NOTIFY_INTERVAL_MINUTES}: use 1 or more minutes"
+    )
+# Put in the new-work e-mail when set; without it the e-mail names no address at all.
+BACKOFFICE_URL = env("TIPLINE_BACKOFFICE_URL", "") or ""
+if BACKOFFICE_URL and not BACKOFFICE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"TIPLINE_BACKOFFICE_URL={BACKOFFICE_URL!r}: use a full URL, e.g. https://review.example/"
+    )

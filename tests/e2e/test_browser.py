@@ -7,10 +7,16 @@ every page are kept as artifacts in $TIPLINE_ARTIFACTS_DIR (default: test-artifa
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+import re
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
+from django_otp.oath import totp
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.stack import (
@@ -181,3 +187,125 @@ def test_pages_fit_a_small_phone_screen(stack, browser, language):
             ".map(e => e.tagName + ' ' + e.getBoundingClientRect().right)"
         )
     context.close()
+
+
+def test_a_reviewer_triages_replies_opens_a_case_and_exports_it(stack, browser, tmp_path):
+    """The back office in the same browser, JavaScript off: a second reviewer signs in with a
+    TOTP code, triages a fresh tip, replies, opens a case with it, writes a case note and
+    exports the case to an investigator's key; the investigator opens the archive."""
+    out = stack.manage(
+        "createreviewer",
+        "bruno",
+        "--desk",
+        "cyber",
+        env={"TIPLINE_PASSWORD": REVIEWER_PASSWORD, "TIPLINE_KEY_PASSPHRASE": "bruno's passphrase"},
+    )
+    secret = re.search(r"secret=([A-Z2-7]+)", out).group(1)
+
+    context, foreign = tipster_context(browser, stack, "en")
+    page = context.new_page()
+    page.goto(stack.public_url("/submit/cyber/"))
+    page.fill("textarea[name=message]", "walkthrough tip: the exchange wallet was drained")
+    evidence = tmp_path / "wallets.csv"
+    evidence.write_text("wallet,amount\nbc1qexample,12\n")
+    page.set_input_files("input[name=attachment]", [str(evidence)])
+    page.click("form[enctype] button[type=submit]")
+    assert page.locator(".codename").count() == 1, page.content()
+    context.close()
+    [(tip_id,)] = stack.sql("SELECT max(id) FROM tipline_tip")
+    wait_for(
+        lambda: stack.sql(f"SELECT 1 FROM tipline_tip WHERE id={tip_id} AND routed_at IS NOT NULL"),
+        30,
+        "routing",
+    )
+
+    reviewer = browser.new_context(java_script_enabled=False)
+    seen = []
+    reviewer.on("request", lambda r: seen.append(r.url))
+    page = reviewer.new_page()
+    page.goto(stack.backoffice_url("/"))
+    assert "/login/" in page.url  # nothing without signing in
+    page.fill("input[name=username]", "bruno")
+    page.fill("input[name=password]", REVIEWER_PASSWORD)
+    page.fill("input[name=otp_token]", format(totp(base64.b32decode(secret)), "06d"))
+    shoot(page, "review-1-login")
+    page.click("button[type=submit]")
+    shoot(page, "review-2-inbox")
+    assert f"/tips/{tip_id}/" in page.content()
+
+    page.click(f"a[href='/tips/{tip_id}/']")
+    page.fill("input[name=passphrase]", "bruno's passphrase")
+    page.click("main button[type=submit]")
+    assert "the exchange wallet was drained" in page.inner_text("main")
+    assert "wallets.csv" in page.inner_text("main")
+
+    page.select_option("select[name=status]", "investigating")
+    page.select_option("select[name=priority]", "2")
+    page.fill("input[name=tags]", "exchange-hack")
+    page.select_option("select[name=assignee]", label="bruno")
+    page.click("form.triage button[type=submit]")
+    assert stack.sql(f"SELECT status, priority FROM tipline_tip WHERE id={tip_id}") == [
+        ("investigating", 2)
+    ]
+    page.fill("textarea[name=message]", "Thank you. Do you know which exchange?")
+    page.click("form[action$='/reply/'] button")
+    assert "Do you know which exchange?" in page.inner_text("main")
+    shoot(page, "review-3-tip-triaged-and-replied")
+
+    page.fill("input[name=title]", "Exchange drain, spring")
+    page.click("form[action$='/case/'] button:has-text('Open case')")
+    assert "/cases/" in page.url
+    case_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    assert "Exchange drain, spring" in page.inner_text("h1")
+    page.fill("textarea[name=note]", "Linked to the March wallets.")
+    page.click("form[action$='/notes/'] button")
+    assert "Linked to the March wallets." in page.inner_text("main")
+    shoot(page, "review-4-case")
+
+    home = tmp_path / "investigator"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--homedir", str(home), "--passphrase", ""]
+    subprocess.run(
+        [*gpg, "--quick-gen-key", "Investigator <i@example.org>", "ed25519", "cert,sign", "0"],
+        check=True,
+        capture_output=True,
+    )
+    listing = subprocess.run(
+        [*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True
+    )
+    fpr = next(
+        line.split(":")[9]
+        for line in listing.stdout.decode().splitlines()
+        if line.startswith("fpr")
+    )
+    subprocess.run(
+        [*gpg, "--quick-add-key", fpr, "cv25519", "encr", "0"], check=True, capture_output=True
+    )
+    armored = subprocess.run([*gpg, "--armor", "--export", fpr], check=True, capture_output=True)
+    page.fill("textarea[name=recipient_key]", armored.stdout.decode())
+    with page.expect_download() as download_info:
+        page.click("form[action$='/export/'] button")
+    exported = Path(download_info.value.path()).read_bytes()
+    shoot(page, "review-5-case-exported")
+    plain = subprocess.run([*gpg, "--decrypt"], input=exported, check=True, capture_output=True)
+    archive = zipfile.ZipFile(io.BytesIO(plain.stdout))
+    prefix = f"case-{case_id}"
+    assert archive.read(f"{prefix}/tips/{tip_id}/files/wallets.csv").startswith(b"wallet,amount")
+    case_json = archive.read(f"{prefix}/case.json").decode()
+    assert "Exchange drain, spring" in case_json and "Linked to the March wallets." in case_json
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+    reviewer.close()
+
+    assert foreign == []
+    assert all(url.startswith(stack.backoffice_url("/")) for url in seen), seen
+    actions = {row[0] for row in stack.sql("SELECT action FROM tipline_auditevent")}
+    assert {
+        "reviewer.login",
+        "key.unlock",
+        "tip.read",
+        "tip.status",
+        "tip.reply",
+        "case.create",
+        "case.note",
+        "case.export",
+    } <= actions

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from reviewers import triage
 from tests.reviewers.test_access import make_tip
-from tipline.models import Attachment, AuditEvent, Tip
+from tipline.models import Attachment, AuditEvent, Message, Tip
 
 
 @pytest.fixture
@@ -140,6 +143,35 @@ def test_the_inbox_filters_and_sorts(alice, desk, other_desk, make_reviewer, log
     assert page.status_code == 200
     assert f'href="/tips/{mine.pk}/"'.encode() in page.content
     assert f'href="/tips/{new.pk}/"'.encode() not in page.content
+
+
+def test_the_inbox_finds_follow_ups_a_reviewer_has_not_read(alice, desk, make_reviewer, logged_in):
+    bob = make_reviewer("bob", desks=[desk], key="bob")
+    quiet = make_tip(desk, alice.key, bob.key)
+    talkative = make_tip(desk, alice.key, bob.key)
+
+    def listed(user):
+        wanted = triage.InboxFilter(unread_followup=True)
+        return [t.pk for t in triage.inbox(user, wanted)]
+
+    assert listed(alice.user) == []
+    Message.objects.create(tip=talkative, author=Message.Author.TIPSTER, body_for_desk=b"x")
+    assert listed(alice.user) == [talkative.pk]  # never opened
+    client = logged_in(alice, unlock=True)
+    client.get(f"/tips/{talkative.pk}/")
+    assert listed(alice.user) == []  # read since
+    assert listed(bob.user) == [talkative.pk]  # unread is per reviewer
+    Message.objects.create(
+        tip=talkative,
+        author=Message.Author.TIPSTER,
+        body_for_desk=b"x",
+        sent_at=timezone.now() + timedelta(seconds=1),
+    )
+    assert listed(alice.user) == [talkative.pk]  # a newer follow-up
+    Message.objects.create(tip=quiet, author=Message.Author.REVIEWER, body_for_desk=b"x")
+    assert quiet.pk not in listed(bob.user)  # a reviewer's own reply is not a follow-up
+    page = client.get("/?unread_followup=on")
+    assert f'href="/tips/{talkative.pk}/"'.encode() in page.content
 
 
 def test_the_tipster_sees_only_a_coarse_status(alice, desk):
