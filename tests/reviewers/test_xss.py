@@ -63,3 +63,18 @@ def test_every_field_a_tipster_controls_is_inert_for_reviewers(
         download = reviewer.get(f"/tips/{tip.pk}/files/{attachment.storage_name}/")
         assert download["Content-Type"] == "application/octet-stream"
         assert download["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:2])
+def test_case_titles_and_notes_written_by_reviewers_are_inert(
+    backoffice, desk, make_reviewer, logged_in, payload
+):
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    client = logged_in(alice, unlock=True)
+    response = client.post("/cases/new/", {"desk": desk.pk, "title": payload})
+    assert response.status_code == 302, response.content
+    case_url = response["Location"]
+    client.post(f"{case_url}notes/", {"note": payload})
+    html = client.get(case_url).content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert html.count("&lt;") >= 2  # the title and the note, shown escaped
