@@ -128,11 +128,13 @@ def with_unread_followup(tips: QuerySet, user) -> QuerySet:
         .values("at")[:1]
     )
     followups = Message.objects.filter(tip=OuterRef("pk"), author=Message.Author.TIPSTER)
-    return tips.annotate(last_read=Subquery(last_read)).filter(
-        Exists(followups.filter(sent_at__gt=OuterRef("last_read")))
-        | Q(
-            last_read__isnull=True,
-            pk__in=Message.objects.filter(author=Message.Author.TIPSTER).values("tip_id"),
+    # Start from the tips that have any follow-up at all (few), then compare dates.
+    talked = Message.objects.filter(author=Message.Author.TIPSTER).values("tip_id")
+    return (
+        tips.filter(pk__in=talked)
+        .annotate(last_read=Subquery(last_read))
+        .filter(
+            Q(last_read__isnull=True) | Exists(followups.filter(sent_at__gt=OuterRef("last_read")))
         )
     )
 
