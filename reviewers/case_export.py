@@ -3,7 +3,8 @@
 The reviewer decrypts each part with their own key in their request; the zip is written
 straight into gpg's standard input and gpg's output goes straight to the reviewer's browser.
 Plaintext exists only in this process's and gpg's memory: no temporary file, no cache. The only
-file written is the recipient's public key, for gpg to read, deleted when the export ends.
+file written is the recipient's public key, for gpg to read, deleted when the export ends
+(crypto.PipeEncryptor).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import secrets
-import shutil
-import subprocess
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -163,34 +161,12 @@ def stream_export(
 ) -> Iterator[bytes]:
     """Yield the OpenPGP ciphertext of the zip, encrypted to ``recipient`` only."""
     fingerprint = reviewer_fingerprint(user)
-    workdir = Path(settings.REVIEWER_GNUPG_ROOT) / f".export{secrets.token_hex(6)}"
-    workdir.mkdir(mode=0o700, parents=True)
-    key_file = workdir / "recipient.asc"
-    key_file.write_text(recipient.armored)
-    process = subprocess.Popen(
-        [
-            settings.GPG_BINARY,
-            "--batch",
-            "--no-tty",
-            "--quiet",
-            "--homedir",
-            str(workdir),
-            *crypto.COMMON_OPTIONS,
-            "--compress-algo",
-            "none",
-            "--recipient-file",
-            str(key_file),
-            "--encrypt",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    gpg = crypto.PipeEncryptor(recipient, Path(settings.REVIEWER_GNUPG_ROOT))
     failure: list[BaseException] = []
 
     def write_zip() -> None:
         try:
-            with zipfile.ZipFile(_PipeWriter(process.stdin), "w", zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(_PipeWriter(gpg.stdin), "w", zipfile.ZIP_DEFLATED) as zf:
                 for name, data in plan.documents:
                     zf.writestr(f"case-{case_pk}/{name}", data)
                 for name, storage_name in plan.files:
@@ -202,11 +178,10 @@ def stream_export(
                             member.write(chunk)
         except BaseException as exc:  # reported by the reader below
             failure.append(exc)
-            if process.poll() is None:
-                process.kill()
+            gpg.kill()
         finally:
             with contextlib.suppress(BrokenPipeError, OSError):
-                process.stdin.close()
+                gpg.stdin.close()
 
     writer = threading.Thread(target=write_zip, daemon=True)
     writer.start()
@@ -219,16 +194,12 @@ def stream_export(
         files=len(plan.files),
     )
     try:
-        while chunk := process.stdout.read(CHUNK):
+        while chunk := gpg.stdout.read(CHUNK):
             yield chunk
         writer.join()
-        if process.wait() != 0 or failure:
+        if gpg.wait() != 0 or failure:
             raise crypto.CryptoError("the export stopped before the end")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+        gpg.kill()
         writer.join(timeout=5)
-        crypto.stop_agent(workdir)
-        shutil.rmtree(workdir, ignore_errors=True)
+        gpg.close()

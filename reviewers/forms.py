@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django_otp import match_token
 
+from reviewers import lockout
 from reviewers.triage import InboxFilter, desk_readers
 from tipline.models import Tip
 
@@ -24,15 +25,26 @@ class LoginForm(forms.Form):
         self.request = request
         self.user = None
         self.device = None
+        self.locked = False
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        user = authenticate(self.request, username=data["username"], password=data["password"])
+        # Each guess spends one of the account's attempts before anything is checked; a
+        # right password with a wrong code is a failed attempt like any other.
+        username = data["username"]
+        if not lockout.claim(lockout.LOGIN, username):
+            self.locked = True
+            raise forms.ValidationError(lockout.locked_message())
+        user = authenticate(self.request, username=username, password=data["password"])
         device = match_token(user, data["otp_token"].strip()) if user is not None else None
         if user is None or device is None:
-            raise forms.ValidationError(self.error_text)
+            self.locked = lockout.failed(lockout.LOGIN, username)
+            raise forms.ValidationError(
+                lockout.locked_message() if self.locked else self.error_text
+            )
+        lockout.succeeded(lockout.LOGIN, username)
         self.user, self.device = user, device
         return data
 

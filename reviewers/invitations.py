@@ -39,6 +39,7 @@ from django.utils.crypto import salted_hmac
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reviewers import lockout
 from reviewers.models import Invitation
 from reviewers.provisioning import (
     NewReviewer,
@@ -226,9 +227,14 @@ def enrol_authenticator(
     user = invitation.user
     if invitation.purpose != Invitation.Purpose.TOTP_RESET or user is None:
         raise ProvisioningError("this link is not for enrolling an authenticator")
+    # The same budget of password guesses as the login (reviewers/lockout.py).
+    if not lockout.claim(lockout.LOGIN, user.get_username()):
+        raise ProvisioningError(lockout.locked_message())
     if not user.check_password(password):
+        lockout.failed(lockout.LOGIN, user.get_username())
         log_action(None, "reviewer.totp_enrol_failed", reviewer=user.pk, invitation=invitation.pk)
         raise ProvisioningError("This is not your password.")
+    lockout.succeeded(lockout.LOGIN, user.get_username())
     step = confirm_code(totp_device, code)
     if step is None:
         raise ProvisioningError(CODE_MISMATCH)

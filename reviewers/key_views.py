@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from reviewers import reencrypt, rotation, unlock
+from reviewers import lockout, reencrypt, rotation, unlock
 from reviewers.access import key_unlocked_required, readable_tips, reviewer_required
 from reviewers.provisioning import MIN_PASSPHRASE_CHARS
 from reviewers.tips import reviewer_fingerprint
@@ -125,6 +125,7 @@ def my_key(request: HttpRequest) -> HttpResponse:
     start = StartRotationForm(request.POST if action == "start" else None)
     more = ContinueRotationForm(request.POST if action == "continue" else None)
     replace = ReplaceKeyForm(request.POST if action == "replace" else None)
+    status = 400 if action else 200
     try:
         if action == "start" and start.is_valid():
             rotation.start_rotation(
@@ -151,6 +152,9 @@ def my_key(request: HttpRequest) -> HttpResponse:
                 request, "New public key registered. Ask a reviewer of your desk to re-encrypt."
             )
             return redirect("reviewers:my_key")
+    except lockout.LockedOut as exc:
+        (start if action == "start" else more).add_error("old_passphrase", str(exc))
+        status = 429
     except BadPassphraseError:
         form = start if action == "start" else more
         form.add_error("old_passphrase", "This passphrase does not unlock that key.")
@@ -169,4 +173,4 @@ def my_key(request: HttpRequest) -> HttpResponse:
         "continue_form": more,
         "replace_form": replace,
     }
-    return render(request, "reviewers/my_key.html", context, status=400 if action else 200)
+    return render(request, "reviewers/my_key.html", context, status=status)

@@ -165,3 +165,30 @@ class ReviewerAccount(User):
             ("disable_revieweraccount", "Can disable and enable reviewers"),
             ("reset_totp_revieweraccount", "Can reset a reviewer's two-factor authentication"),
         ]
+
+
+class AttemptCounter(models.Model):
+    """Recent attempts at one account's password and code, or at its key passphrase.
+
+    Nothing here names a client, or even the username typed in: ``account`` is a keyed hash of
+    it (reviewers/lockout.py), so a username that belongs to no one, or a password typed into
+    the username field, is not readable from the database.
+    """
+
+    class Scope(models.TextChoices):
+        LOGIN = "login", "Password and code"
+        UNLOCK = "unlock", "Key passphrase"
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    account = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "account"], name="one_counter_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} attempts: {self.attempts}"

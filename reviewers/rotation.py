@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from reviewers import reencrypt
+from reviewers import lockout, reencrypt
 from reviewers.access import readable_tips
 from reviewers.cases import readable_cases
 from tipline import crypto
@@ -47,7 +47,7 @@ def start_rotation(user, old_passphrase: str, new_passphrase: str) -> str:
         raise RotationError("A rotation is already under way: finish it first.")
     if not crypto.holds_secret_key(key.fingerprint):
         raise RotationError("Your key is held offline: register a new public key instead.")
-    crypto.check_passphrase(key.fingerprint, old_passphrase)
+    lockout.check_key_passphrase(user, key.fingerprint, old_passphrase)
     new = crypto.generate_reviewer_key(new_passphrase)
     with transaction.atomic():
         old = key.fingerprint
@@ -75,7 +75,7 @@ def continue_rotation(user, old_passphrase: str) -> int:
     old = key.previous_fingerprint
     if not old:
         raise RotationError("No rotation is under way.")
-    crypto.check_passphrase(old, old_passphrase)
+    lockout.check_key_passphrase(user, old, old_passphrase)
     tips, cases = pending(user, old)
     parts = 0
     for case in cases:

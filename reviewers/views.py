@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import reencrypt, triage, unlock
+from reviewers import lockout, reencrypt, session_expiry, triage, unlock
 from reviewers.access import (
     key_unlocked_required,
     permission_required,
@@ -49,7 +49,6 @@ from tipline.audit import log_action
 from tipline.crypto import (
     BadPassphraseError,
     DecryptionError,
-    check_passphrase,
     holds_secret_key,
 )
 from tipline.models import Attachment, AuditEvent, Desk, ReviewerProfile
@@ -68,11 +67,12 @@ def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
 def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        auth_login(request, form.user)
+        auth_login(request, form.user)  # a new session key: no session fixation
         otp_login(request, form.device)
+        session_expiry.begin(request)
         log_action(form.user, "reviewer.login")
         return redirect(_safe_next(request))
-    status = 400 if request.method == "POST" else 200
+    status = (429 if form.locked else 400) if request.method == "POST" else 200
     return render(
         request, "reviewers/login.html", {"form": form, "next": _safe_next(request)}, status=status
     )
@@ -109,9 +109,15 @@ def unlock_key(request: HttpRequest) -> HttpResponse:
     if key is None or not holds_secret_key(key.fingerprint):
         context = {"form": None, "offline": key is not None}
         return render(request, "reviewers/unlock.html", context, status=403)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
-            check_passphrase(key.fingerprint, form.cleaned_data["passphrase"])
+            lockout.check_key_passphrase(
+                request.user, key.fingerprint, form.cleaned_data["passphrase"]
+            )
+        except lockout.LockedOut as exc:
+            form.add_error("passphrase", str(exc))
+            status = 429
         except DecryptionError:
             log_action(request.user, "key.unlock_failed")
             form.add_error("passphrase", "This passphrase does not unlock your key.")
@@ -120,7 +126,6 @@ def unlock_key(request: HttpRequest) -> HttpResponse:
             unlock.remember_passphrase(request, response, form.cleaned_data["passphrase"])
             log_action(request.user, "key.unlock")
             return response
-    status = 400 if request.method == "POST" else 200
     return render(
         request, "reviewers/unlock.html", {"form": form, "next": _safe_next(request)}, status=status
     )
@@ -349,3 +354,8 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "reviewers/error.html", {"message": "Server error."}, status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    message = "This form expired or was sent from another page. Reload the page and send it again."
+    return render(request, "reviewers/error.html", {"message": message}, status=403)

@@ -178,6 +178,7 @@ def switch_site(settings, site: str) -> None:
     settings.ROOT_URLCONF = tipline_settings.SITE_URLCONF[site]
     settings.MIDDLEWARE = tipline_settings.SITE_MIDDLEWARE[site]
     settings.SESSION_ENGINE = tipline_settings.SITE_SESSION_ENGINE[site]
+    settings.CSRF_FAILURE_VIEW = tipline_settings.SITE_CSRF_FAILURE_VIEW[site]
     templates = [dict(t, OPTIONS=dict(t["OPTIONS"])) for t in tipline_settings.TEMPLATES]
     templates[0]["OPTIONS"]["context_processors"] = [
         "django.template.context_processors.request",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 # Everything in a request that could identify or fingerprint the person sending it. Removing it
@@ -27,7 +28,7 @@ IDENTIFYING_META = (
     "HTTP_SEC_CH_UA_MOBILE",
     "HTTP_DNT",
 )
-PLACEHOLDER_ADDRESS = "0.0.0.0"  # noqa: S104  (a placeholder value, not a bind address)
+PLACEHOLDER_ADDRESS = "0.0.0.0"  # noqa: S104  # nosec B104  # a placeholder, not a bind address
 
 
 def forget_client_identity(get_response: Callable[[HttpRequest], HttpResponse]):
@@ -73,8 +74,17 @@ def security_headers(get_response: Callable[[HttpRequest], HttpResponse]):
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         onion = settings.ONION_ADDRESS
-        if onion and settings.PUBLIC and not request.get_host().endswith(".onion"):
+        if onion and settings.PUBLIC and not _requested_host(request).endswith(".onion"):
             response.setdefault("Onion-Location", f"http://{onion}{request.get_full_path()}")
         return response
 
     return middleware
+
+
+def _requested_host(request: HttpRequest) -> str:
+    """The Host asked for, or "" for one ALLOWED_HOSTS refuses: that request is answered with
+    a 400, which must get these headers too rather than fail again here."""
+    try:
+        return request.get_host()
+    except DisallowedHost:
+        return ""

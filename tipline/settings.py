@@ -51,6 +51,14 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a whole number") from None
 
 
+def envlimit(name: str, default: int) -> int:
+    """A whole number of at least 1 (a limit of 0 would lock everyone out, or nobody)."""
+    value = envint(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name}={value}: use 1 or more")
+    return value
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
@@ -138,6 +146,8 @@ SITE_MIDDLEWARE = {
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django_otp.middleware.OTPMiddleware",
+        # Ends sessions idle or old beyond their limits, before any view runs.
+        "reviewers.session_expiry.end_expired_sessions",
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ],
@@ -152,7 +162,8 @@ SITE_CONTEXT_PROCESSORS = {
     ],
 }
 SITE_SESSION_ENGINE = {
-    "public": "django.contrib.sessions.backends.signed_cookies",
+    # A signed cookie, encrypted too: the server keeps nothing, and the browser shows nothing.
+    "public": "tipline.sealed_session",
     "backoffice": "django.contrib.sessions.backends.db",
 }
 MIDDLEWARE = SITE_MIDDLEWARE[SITE]
@@ -263,20 +274,34 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_NAME = f"tipline_{SITE}_session"
 CSRF_COOKIE_NAME = f"tipline_{SITE}_csrf"
-# CSRF failures are shown on the tipster's page in their language rather than Django's default.
-CSRF_FAILURE_VIEW = "tipline.views.csrf_failure"
-# A reviewer's session ends after eight hours; a returning tipster's after two idle hours.
-# Both end when the browser closes.
+# CSRF failures are shown on each site's own error page (the tipster's in their language) rather
+# than Django's default; the public page links to public URLs, which the back office lacks.
+SITE_CSRF_FAILURE_VIEW = {
+    "public": "tipline.views.csrf_failure",
+    "backoffice": "reviewers.views.csrf_failure",
+}
+CSRF_FAILURE_VIEW = SITE_CSRF_FAILURE_VIEW[SITE]
+# A reviewer's session ends after 30 idle minutes or eight hours; a returning tipster's after
+# two idle hours. Both end when the browser closes.
 # A returning tipster's session also ends 8 hours after the check-in, however active.
 TIPSTER_SESSION_MAX_SECONDS = envint("TIPLINE_TIPSTER_SESSION_MAX_HOURS", 8) * 3600
+# A reviewer's session ends after this long without a request, and this long after the login
+# however active (reviewers/session_expiry.py); the session row expires with the idle limit.
+REVIEWER_IDLE_SECONDS = envlimit("TIPLINE_REVIEWER_IDLE_MINUTES", 30) * 60
+REVIEWER_SESSION_MAX_SECONDS = envlimit("TIPLINE_SESSION_HOURS", 8) * 3600
 if PUBLIC:
-    # A tipster's session lives only in their browser (signed with the public site's key): the
+    # A tipster's session lives only in their browser (sealed with the public site's key): the
     # server keeps no row that says a tip was looked at, or when.
     SESSION_COOKIE_AGE = envint("TIPLINE_TIPSTER_IDLE_MINUTES", 120) * 60
     SESSION_SAVE_EVERY_REQUEST = True
 else:
-    SESSION_COOKIE_AGE = envint("TIPLINE_SESSION_HOURS", 8) * 3600
+    SESSION_COOKIE_AGE = REVIEWER_IDLE_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Password and code guesses, and key passphrase guesses, per account: after LOGIN_FAILURES
+# failures within LOGIN_LOCKOUT_MINUTES the account refuses that kind of attempt for as long
+# (reviewers/lockout.py). Nothing about the client is kept.
+LOGIN_FAILURES = envlimit("TIPLINE_LOGIN_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = envlimit("TIPLINE_LOGIN_LOCKOUT_MINUTES", 15)
 # An invitation link (a new reviewer, or a new authenticator after a reset) works once, this long.
 INVITATION_HOURS = envint("TIPLINE_INVITATION_HOURS", 72)
 if INVITATION_HOURS < 1:

@@ -40,6 +40,13 @@ class EncryptedUpload:
     plaintext_bytes: int
     ciphertext_bytes: int
 
+    def close(self) -> None:
+        """Nothing to close (the ciphertext is written and closed already).
+
+        Django closes every uploaded file when a request ends, and when parsing fails after a
+        file arrived; without this, that failure became an AttributeError and a 500.
+        """
+
 
 class EncryptingUploadHandler(FileUploadHandler):
     """Encrypt each uploaded file to ``keys`` while it streams in.

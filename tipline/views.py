@@ -170,7 +170,7 @@ def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, stat
 
 @require_http_methods(["GET", "POST"])
 def checkin(request: HttpRequest) -> HttpResponse:
-    form = CheckinForm(request.POST or None)
+    form = CheckinForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not throttle.allow("checkin", settings.CHECKINS_PER_MINUTE):
             return _error(

@@ -5,8 +5,7 @@ import os
 os.environ["TIPLINE_SITE"] = "public"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tipline.settings")
 
-from django.core.wsgi import get_wsgi_application
-
+from tipline.handler import get_wsgi_application
 from tipline.startup import refuse_unsafe_start
 
 application = get_wsgi_application()

@@ -162,7 +162,7 @@ def test_an_export_opens_only_with_the_recipients_key_and_holds_the_whole_case(
         for path in root.rglob("*"):
             if path.is_file() and not path.name.startswith("S."):
                 assert b"canary" not in path.read_bytes(), path
-    assert not list(settings.REVIEWER_GNUPG_ROOT.glob(".export*"))
+    assert not list(settings.REVIEWER_GNUPG_ROOT.glob(".scratch*"))
 
 
 def test_an_export_refuses_a_key_that_cannot_receive_it(

@@ -185,9 +185,11 @@ def test_a_session_forged_without_the_codename_opens_nothing(codename, alice):
 
     tip = Tip.objects.get()
     request = RequestFactory().get("/")
-    from django.contrib.sessions.backends.signed_cookies import SessionStore
+    from importlib import import_module
 
-    request.session = SessionStore()
+    from django.conf import settings
+
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
     response = HttpResponse()
     tipster_session.start(request, response, tip, os.urandom(32))
     request.session.save()
