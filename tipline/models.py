@@ -296,6 +296,8 @@ class Tip(models.Model):
             models.Index(
                 fields=["assignee", "status", "-received_at"], name="tip_inbox_by_assignee"
             ),
+            # "Highest priority first" over every tip of a reviewer's desks.
+            models.Index(fields=["-priority", "-received_at", "-id"], name="tip_inbox_by_priority"),
         ]
 
     def __str__(self) -> str:
