@@ -21,7 +21,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,15 +94,6 @@ def sign_in(reviewer):
     return client
 
 
-def timed_ms(function, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
@@ -120,7 +110,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench.stats_dashboard import populate
+    from bench.stats_dashboard import populate, timed_ms
     from reviewers.access import readable_tips
     from tipline.models import Tip
 
