@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django_otp import match_token
 
-from reviewers import lockout
+from reviewers import lockout, passkeys
 from reviewers.triage import InboxFilter, desk_readers
 from tipline.models import Tip
 
@@ -15,6 +15,8 @@ class LoginForm(forms.Form):
     otp_token = forms.CharField(
         label="Authenticator code",
         max_length=8,
+        required=False,
+        help_text="Leave it empty to use your passkey or security key instead.",
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
@@ -26,6 +28,9 @@ class LoginForm(forms.Form):
         self.user = None
         self.device = None
         self.locked = False
+        # The password was right, the code left empty, and the reviewer has a passkey: the
+        # login goes on with it (reviewers/passkeys.py). Nothing is unlocked until it signs.
+        self.passkey_next = False
 
     def clean(self):
         data = super().clean()
@@ -38,11 +43,22 @@ class LoginForm(forms.Form):
             self.locked = True
             raise forms.ValidationError(lockout.locked_message())
         user = authenticate(self.request, username=username, password=data["password"])
-        device = match_token(user, data["otp_token"].strip()) if user is not None else None
+        code = data["otp_token"].strip()
+        if user is not None and not code and passkeys.has_passkey(user):
+            # This attempt stays spent until the passkey signs.
+            self.user, self.passkey_next = user, True
+            return data
+        device = match_token(user, code) if user is not None and code else None
         if user is None or device is None:
             self.locked = lockout.failed(lockout.LOGIN, username)
             raise forms.ValidationError(
                 lockout.locked_message() if self.locked else self.error_text
+            )
+        if passkeys.passkey_required(user) and passkeys.has_passkey(user):
+            # Told only to whoever has the password and the code.
+            self.locked = lockout.failed(lockout.LOGIN, username)
+            raise forms.ValidationError(
+                "This account signs in with its passkey or security key: leave the code empty."
             )
         lockout.succeeded(lockout.LOGIN, username)
         self.user, self.device = user, device

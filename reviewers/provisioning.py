@@ -156,11 +156,11 @@ def _reviewer(username: str):
     return user
 
 
-def end_sessions(user) -> None:
-    """Log ``user`` out everywhere."""
+def end_sessions(user, keep: str | None = None) -> None:
+    """Log ``user`` out everywhere, except in the session whose key is ``keep``."""
     from django.contrib.sessions.models import Session
 
-    for session in Session.objects.all():
+    for session in Session.objects.exclude(session_key=keep or ""):
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
 

@@ -1,8 +1,9 @@
 """URLs of the back office. Served only by the back-office process (TIPLINE_SITE=backoffice)."""
 
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
-from reviewers import case_views, invitation_views, key_views, stats_views, views
+from reviewers import case_views, invitation_views, key_views, passkeys, stats_views, views
 from reviewers.admin import admin_site
 from tipline.views import health_status
 
@@ -10,6 +11,32 @@ routes = [
     path("", views.inbox, name="inbox"),
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    # The second step of a login with a passkey: for a session whose password was right.
+    path("login/passkey/", passkeys.login_step, name="login_passkey"),
+    path("login/passkey/begin/", passkeys.BeginLogin.as_view(), name="passkey_login_begin"),
+    path(
+        "login/passkey/complete/",
+        passkeys.CompleteLogin.as_view(),
+        name="passkey_login_complete",
+    ),
+    path("me/passkeys/", passkeys.manage, name="passkeys"),
+    path(
+        "me/passkeys/register/begin/",
+        passkeys.BeginRegistration.as_view(),
+        name="passkey_register_begin",
+    ),
+    path(
+        "me/passkeys/register/complete/",
+        passkeys.CompleteRegistration.as_view(),
+        name="passkey_register_complete",
+    ),
+    path("me/passkeys/<int:pk>/remove/", passkeys.remove, name="passkey_remove"),
+    # The passkey scripts' messages; no data.
+    path(
+        "passkeys/i18n.js",
+        JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
+        name="passkey_i18n",
+    ),
     # No login: the token is the credential (reviewers/invitations.py).
     path("invite/<str:token>/", invitation_views.invitation, name="invitation"),
     path("key/unlock/", views.unlock_key, name="unlock"),

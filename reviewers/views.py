@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import lockout, reencrypt, session_expiry, triage, unlock
+from reviewers import lockout, passkeys, reencrypt, session_expiry, triage, unlock
 from reviewers.access import (
     key_unlocked_required,
     permission_required,
@@ -68,9 +68,11 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         auth_login(request, form.user)  # a new session key: no session fixation
+        if form.passkey_next:
+            return passkeys.start_login(request, _safe_next(request))
         otp_login(request, form.device)
         session_expiry.begin(request)
-        log_action(form.user, "reviewer.login")
+        log_action(form.user, "reviewer.login", factor="totp")
         return redirect(_safe_next(request))
     status = (429 if form.locked else 400) if request.method == "POST" else 200
     return render(

@@ -332,6 +332,11 @@ class ReviewerProfile(models.Model):
     )
     # When the last new-work e-mail was claimed: at most one per TIPLINE_NOTIFY_INTERVAL_MINUTES.
     notified_at = models.DateTimeField(null=True, blank=True)
+    require_passkey = models.BooleanField(
+        default=False,
+        help_text="Sign in with a passkey or security key only, not an authenticator code "
+        "(until one is registered, the reviewer can do nothing but register it).",
+    )
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"

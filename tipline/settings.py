@@ -9,6 +9,7 @@ Defaults are safe for a single machine: SQLite and a filesystem broker under the
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -114,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.admin.apps.SimpleAdminConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Passkeys and security keys, routed by the back office only (reviewers/passkeys.py).
+    "django_otp_webauthn",
     "tipline",
     "reviewers",
 ]
@@ -149,6 +152,8 @@ SITE_MIDDLEWARE = {
         # Ends sessions idle or old beyond their limits, before any view runs.
         "reviewers.session_expiry.end_expired_sessions",
         "django.contrib.messages.middleware.MessageMiddleware",
+        # A reviewer who must use a passkey gets nowhere with TOTP alone.
+        "reviewers.passkeys.enforce_passkey_policy",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ],
 }
@@ -332,8 +337,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 if not PUBLIC:
-    # The back office may run its own scripts (the admin's); the public site runs none at all.
+    # The back office may run its own scripts (the admin's, and the passkey ceremonies, which
+    # call its own JSON endpoints); the public site runs none at all.
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"] = ["'self'"]
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] = ["'self'"]
 
 # --- Uploads ---------------------------------------------------------------------------------
 MAX_ATTACHMENT_BYTES = envint("TIPLINE_MAX_ATTACHMENT_MB", 500) * 1024 * 1024
@@ -454,3 +461,22 @@ if BACKOFFICE_URL and not BACKOFFICE_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured(
         f"TIPLINE_BACKOFFICE_URL={BACKOFFICE_URL!r}: use a full URL, e.g. https://review.example/"
     )
+
+# --- Passkeys and security keys (WebAuthn; reviewers/passkeys.py) ----------------------------
+# A second factor only, after the password: never a way in on its own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Tipline back office"
+OTP_WEBAUTHN_HELPER_CLASS = "reviewers.passkeys.PasskeyHelper"
+# The domain passkeys are bound to: TIPLINE_BACKOFFICE_URL's host, else the (allowed) host the
+# back office is reached at. Changing it makes every registered passkey useless.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "reviewers.passkeys.relying_party_id"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "reviewers.passkeys"
+if BACKOFFICE_URL:
+    _backoffice = urlsplit(BACKOFFICE_URL)
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_backoffice.scheme}://{_backoffice.netloc}"]
+else:
+    # Without a configured address the expected origin is the one each request came to, among
+    # ALLOWED_HOSTS (PasskeyHelper); set TIPLINE_BACKOFFICE_URL in production to pin it.
+    SILENCED_SYSTEM_CHECKS += ["otp_webauthn.E030"]
+# Every reviewer must register a passkey or security key, and then sign in with it.
+REQUIRE_PASSKEY = envbool("TIPLINE_REQUIRE_PASSKEY", False)

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp_webauthn.models import WebAuthnCredential
 
 from reviewers import invitations
 from reviewers.admin import admin_site
@@ -86,6 +87,7 @@ class World:
     case: Case
     invitation: Invitation  # onto the desk, issued by the admin
     invitation_token: str
+    passkey_pk: int = 0  # one of alice's passkeys
 
     def attachment_name(self) -> str:
         """The file's storage name now: re-encryption gives files new names."""
@@ -266,6 +268,18 @@ ROUTES: dict[str, Route] = {
     "reviewers:notifications": Route(REVIEWER, {"POST": (302,)}),
     # The visitor's own key only; a POST without an action changes nothing.
     "reviewers:my_key": Route(REVIEWER, {"GET": (200,), "POST": (200,)}),
+    "reviewers:passkeys": Route(REVIEWER, {"GET": (200,)}),
+    # JSON ceremonies: options for any reviewer; completing one without a credential is refused.
+    "reviewers:passkey_register_begin": Route(REVIEWER, {"POST": (200,)}),
+    "reviewers:passkey_register_complete": Route(REVIEWER, {"POST": (400, 422)}),
+    # One reviewer's own passkey: like a desk's object, only its owner (the desk's reviewer).
+    "reviewers:passkey_remove": Route(
+        DESK,
+        {"POST": (302,)},
+        lambda w: {"pk": w.passkey_pk},
+        data=lambda w, me: {"password": PASSWORD},
+        rank=1,
+    ),
     "tipline_admin:index": Route(ADMIN, {"GET": (200,)}),
     "tipline_admin:password_change": Route(ADMIN, {"GET": (200,)}),
     "tipline_admin:password_change_done": Route(ADMIN, {"GET": (200,)}),
@@ -338,6 +352,26 @@ def probe_admin_logout(client: Client, world: World) -> list:
     return [response]
 
 
+def probe_passkey_login(client: Client, world: World) -> list:
+    """For a session whose password was right; anyone else is refused."""
+    page = client.get("/login/passkey/")
+    assert page.status_code == 302 and page["Location"] == "/login/"
+    responses = [page]
+    for step in ("begin", "complete"):
+        response = client.post(
+            f"/login/passkey/{step}/", "{}", "application/json", HTTP_X_CSRFTOKEN=csrf_token(client)
+        )
+        assert response.status_code == 403, step
+        responses.append(response)
+    return responses
+
+
+def probe_passkey_catalog(client: Client, world: World) -> list:
+    response = client.get("/passkeys/i18n.js")
+    assert response.status_code == 200 and "javascript" in response["Content-Type"]
+    return [response]
+
+
 def probe_invitation(client: Client, world: World) -> list:
     responses = []
     for token in (secrets.token_urlsafe(32), world.invitation_token[:-2], "x"):
@@ -368,6 +402,18 @@ class Public:
 PUBLIC_ROUTES: dict[str, Public] = {
     "reviewers:login": Public("the login form itself", probe_login),
     "reviewers:logout": Public("ends the caller's own session, if any; POST only", probe_logout),
+    "reviewers:login_passkey": Public(
+        "the login's passkey step, for a session whose password was right", probe_passkey_login
+    ),
+    "reviewers:passkey_login_begin": Public(
+        "the passkey step's options; probed with reviewers:login_passkey", probe_passkey_login
+    ),
+    "reviewers:passkey_login_complete": Public(
+        "the passkey step's signature; probed with reviewers:login_passkey", probe_passkey_login
+    ),
+    "reviewers:passkey_i18n": Public(
+        "the passkey scripts' messages, the same for everyone", probe_passkey_catalog
+    ),
     "reviewers:invitation": Public(
         "the token in the link is the credential; any other token gets 404", probe_invitation
     ),
@@ -467,8 +513,21 @@ def world(backoffice, desk, other_desk, make_reviewer) -> World:
     RoutingRule.objects.create(name="authz rule", desk=desk)
     ReviewerProfile.objects.create(user=alice.user)
     issued = invitations.invite_reviewer(alice.user, "dave", "", [desk])  # a member invites
+    passkey = WebAuthnCredential.objects.create(
+        user=alice.user, name="alice's key", credential_id=secrets.token_bytes(32), public_key=b"-"
+    )
     return World(
-        desk, other_desk, alice, bob, root, tip, note, case, issued.invitation, issued.token
+        desk,
+        other_desk,
+        alice,
+        bob,
+        root,
+        tip,
+        note,
+        case,
+        issued.invitation,
+        issued.token,
+        passkey.pk,
     )
 
 
