@@ -160,7 +160,9 @@ def end_sessions(user, keep: str | None = None) -> None:
     """Log ``user`` out everywhere, except in the session whose key is ``keep``."""
     from django.contrib.sessions.models import Session
 
-    for session in Session.objects.exclude(session_key=keep or ""):
+    from reviewers.session_store import stored_key
+
+    for session in Session.objects.exclude(session_key=stored_key(keep) if keep else ""):
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
             session.delete()
 

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from reviewers.session_store import stored_key
 from tests.conftest import PASSWORD, short_tempdir
 from tests.reviewers.test_access import make_tip
 from tests.reviewers.test_lockout import fresh_code
@@ -43,7 +44,8 @@ def clock(monkeypatch):
 
 
 def session_key(client: Client) -> str:
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    """The key of the client's session row (a hash of its cookie, reviewers/session_store.py)."""
+    return stored_key(client.cookies[django_settings.SESSION_COOKIE_NAME].value)
 
 
 def sent_to_login(response) -> bool:
@@ -202,8 +204,8 @@ def test_the_session_key_changes_at_login(alice):
     planted.save()
     client.cookies[django_settings.SESSION_COOKIE_NAME] = planted.session_key
     log_in(client, alice)
-    assert session_key(client) != planted.session_key
-    assert not Session.objects.filter(session_key=planted.session_key).exists()
+    assert session_key(client) != stored_key(planted.session_key)
+    assert not Session.objects.filter(session_key=stored_key(planted.session_key)).exists()
     attacker = Client()
     attacker.cookies[django_settings.SESSION_COOKIE_NAME] = planted.session_key
     assert sent_to_login(attacker.get("/"))
