@@ -192,3 +192,22 @@ class AttemptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} attempts: {self.attempts}"
+
+
+class ReadingCopy(models.Model):
+    """Everything of a tip its readers have decrypted, as one OpenPGP message (reviewers/
+    reading_copy.py), so that opening a tip costs one decryption rather than one per part.
+
+    ``parts`` names the parts inside (``"tip"``, ``"message:<pk>"``, ``"note:<pk>"``) and
+    ``recipients`` the keys it is encrypted to: only keys that every one of those parts is
+    encrypted to, so the copy lets no one read what they could not read part by part.
+    """
+
+    tip = models.OneToOneField("tipline.Tip", on_delete=models.CASCADE, related_name="reading_copy")
+    body = models.BinaryField()
+    recipients = models.JSONField(default=list)
+    parts = models.JSONField(default=list)
+    made_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"reading copy of tip {self.tip_id}"

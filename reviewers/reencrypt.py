@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from reviewers.models import Case, CaseTip, Note
+from reviewers.models import Case, CaseTip, Note, ReadingCopy
 from tipline import crypto, storage
 from tipline.audit import log_action
 from tipline.models import Attachment, Desk, Message, ReviewerKey, Tip
@@ -171,6 +171,8 @@ def reencrypt_tip(
                     update.append("assignee")
                 CaseTip.objects.filter(tip=locked).delete()
             locked.save(update_fields=update)
+            # Its keys are the old ones: the next reader makes a new one.
+            ReadingCopy.objects.filter(tip=locked).delete()
             for pk, body in new_bodies.items():
                 Message.objects.filter(pk=pk).update(body_for_desk=body, recipients=fingerprints)
             for pk, body in new_notes.items():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from reviewers import reading_copy
 from reviewers.models import Note
 from tipline import crypto, reply_keys, storage
 from tipline.audit import log_action
@@ -26,12 +27,19 @@ class OpenedTip:
     offline: bool = False
 
 
+def _document(reader, name: str, ciphertext, fingerprint: str, passphrase: str) -> dict:
+    """A part's decrypted JSON: through ``reader`` (reviewers/reading_copy.py) when given."""
+    if reader is not None:
+        return reader.document(name, bytes(ciphertext))
+    return json.loads(crypto.decrypt_bytes(bytes(ciphertext), fingerprint, passphrase))
+
+
 def reviewer_fingerprint(user) -> str | None:
     key = getattr(user, "reviewer_key", None)
     return key.fingerprint if key else None
 
 
-def open_tip(user, tip: Tip, passphrase: str | None) -> OpenedTip:
+def open_tip(user, tip: Tip, passphrase: str | None, reader=None) -> OpenedTip:
     """Decrypt a tip's envelope for ``user`` (access already checked) and audit the read.
 
     Without a passphrase (a key held offline) nothing is decrypted.
@@ -42,7 +50,7 @@ def open_tip(user, tip: Tip, passphrase: str | None) -> OpenedTip:
     if fingerprint is None or fingerprint not in tip.recipients:
         log_action(user, "tip.read_refused", tip_id=tip.pk, reason="not a recipient")
         return OpenedTip(tip=tip, readable=False)
-    document = json.loads(crypto.decrypt_bytes(bytes(tip.envelope), fingerprint, passphrase))
+    document = _document(reader, reading_copy.TIP, tip.envelope, fingerprint, passphrase)
     log_action(user, "tip.read", tip_id=tip.pk)
     return OpenedTip(
         tip=tip,
@@ -76,7 +84,7 @@ def open_attachment(
     return names.get(attachment.storage_name) or f"attachment-{attachment.pk}", stream
 
 
-def open_thread(user, tip: Tip, passphrase: str | None) -> list[dict]:
+def open_thread(user, tip: Tip, passphrase: str | None, reader=None) -> list[dict]:
     """Every follow-up and reply on the tip, decrypted with the reviewer's key if unlocked."""
     fingerprint = reviewer_fingerprint(user)
     thread = []
@@ -84,9 +92,8 @@ def open_thread(user, tip: Tip, passphrase: str | None) -> list[dict]:
         readable = passphrase is not None and fingerprint in message.recipients
         entry = {"message": message, "readable": readable}
         if entry["readable"]:
-            document = json.loads(
-                crypto.decrypt_bytes(bytes(message.body_for_desk), fingerprint, passphrase)
-            )
+            name = reading_copy.message_part(message.pk)
+            document = _document(reader, name, message.body_for_desk, fingerprint, passphrase)
             entry["text"] = document.get("message", "")
             entry["attachments"] = document.get("attachments", [])
         thread.append(entry)
@@ -124,14 +131,15 @@ def add_note(user, tip: Tip, text: str) -> Note:
     return note
 
 
-def open_notes(user, tip: Tip, passphrase: str | None) -> list[dict]:
+def open_notes(user, tip: Tip, passphrase: str | None, reader=None) -> list[dict]:
     fingerprint = reviewer_fingerprint(user)
     notes = []
     for note in tip.notes.select_related("author"):
         readable = passphrase is not None and fingerprint in note.recipients
         entry = {"note": note, "readable": readable}
         if entry["readable"]:
-            document = json.loads(crypto.decrypt_bytes(bytes(note.body), fingerprint, passphrase))
+            name = reading_copy.note_part(note.pk)
+            document = _document(reader, name, note.body, fingerprint, passphrase)
             entry["text"] = document.get("note", "")
         notes.append(entry)
     return notes

@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import lockout, passkeys, reencrypt, session_expiry, triage, unlock
+from reviewers import lockout, passkeys, reading_copy, reencrypt, session_expiry, triage, unlock
 from reviewers.access import (
     key_unlocked_required,
     permission_required,
@@ -95,12 +95,17 @@ def logout(request: HttpRequest) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     form = InboxFilterForm(request.user, request.GET or None)
     wanted = form.to_filter() if form.is_valid() else InboxFilter()
-    page = Paginator(triage.inbox(request.user, wanted), 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request, "reviewers/inbox.html", {"page": page, "form": form, "query": query.urlencode()}
-    )
+    cursors = {"after": request.GET.get("after", ""), "before": request.GET.get("before", "")}
+    status = 200
+    try:
+        page = triage.inbox_page(request.user, wanted, **cursors)
+    except triage.BadCursor:
+        page, status = triage.inbox_page(request.user, wanted), 400  # a mangled link
+    query = request.GET.copy()  # the filters, for the links to the pages either side
+    query.pop("after", None)
+    query.pop("before", None)
+    context = {"page": page, "form": form, "query": query.urlencode(), "bad_cursor": status == 400}
+    return render(request, "reviewers/inbox.html", context, status=status)
 
 
 @reviewer_required
@@ -153,11 +158,15 @@ def _tip_page(
     request: HttpRequest, tip, form: ReplyForm, status: int = 200, triage_form=None, note_form=None
 ) -> HttpResponse:
     try:
-        opened = open_tip(request.user, tip, request.key_passphrase)
+        # One decryption for all the parts read before (reviewers/reading_copy.py).
+        reader = reading_copy.reader_for(request.user, tip, request.key_passphrase)
+        opened = open_tip(request.user, tip, request.key_passphrase, reader)
         readable = opened.readable
         shown = readable or opened.offline
-        thread = open_thread(request.user, tip, request.key_passphrase) if shown else []
-        notes = open_notes(request.user, tip, request.key_passphrase) if shown else []
+        thread = open_thread(request.user, tip, request.key_passphrase, reader) if shown else []
+        notes = open_notes(request.user, tip, request.key_passphrase, reader) if shown else []
+        if reader is not None:
+            reader.keep()
     except BadPassphraseError:
         return redirect("reviewers:unlock")
     context = {
