@@ -368,7 +368,10 @@ ENCRYPTED_FILES_DIR = Path(env("TIPLINE_FILES_DIR", str(DATA_DIR / "files")))
 
 # The organization's OpenPGP public key (armored), offered at /organization-key.asc for
 # tipsters who prefer to encrypt before sending. Its secret half is never on any server here.
-ORGANIZATION_KEY_FILE = env("TIPLINE_ORGANIZATION_KEY_FILE", "")
+# `manage.py importorgkey` installs it as DATA_DIR/organization-key.asc, used when this is unset.
+ORGANIZATION_KEY_FILE = env("TIPLINE_ORGANIZATION_KEY_FILE", "") or (
+    str(DATA_DIR / "organization-key.asc") if (DATA_DIR / "organization-key.asc").is_file() else ""
+)
 
 # --- Codenames ---------------------------------------------------------------------------------
 CODENAME_WORDS = envint("TIPLINE_CODENAME_WORDS", 7)
