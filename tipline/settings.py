@@ -433,11 +433,19 @@ RETENTION_DAYS = envint("TIPLINE_RETENTION_DAYS", 365)
 # --- Logging -----------------------------------------------------------------------------------
 # Logs carry no request metadata: the formatter prints only the logger name and message, and the
 # identity middleware has already removed addresses and user agents from the request.
+# Plain lines, or one JSON object per line for a log collector (tipline/logformat.py). Either
+# way only the time, level, logger and message are written: nothing about a client.
+LOG_FORMAT = env("TIPLINE_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"TIPLINE_LOG_FORMAT={LOG_FORMAT!r}: use 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "tipline.logformat.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("TIPLINE_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
