@@ -334,6 +334,7 @@ class ReviewerProfile(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     require_passkey = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Sign in with a passkey or security key only, not an authenticator code "
         "(until one is registered, the reviewer can do nothing but register it).",
     )

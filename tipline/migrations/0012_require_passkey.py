@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reviewerprofile',
             name='require_passkey',
-            field=models.BooleanField(default=False, help_text='Sign in with a passkey or security key only, not an authenticator code (until one is registered, the reviewer can do nothing but register it).'),
+            field=models.BooleanField(default=False, db_default=False, help_text='Sign in with a passkey or security key only, not an authenticator code (until one is registered, the reviewer can do nothing but register it).'),
         ),
     ]
