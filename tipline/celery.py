@@ -14,6 +14,12 @@ app.autodiscover_tasks(["tipline"])
 
 @worker_init.connect
 def _refuse_unsafe_start(**kwargs) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
     from tipline.startup import refuse_unsafe_start
 
-    refuse_unsafe_start()
+    try:
+        refuse_unsafe_start()
+    except ImproperlyConfigured as exc:
+        # Celery logs and ignores what a signal handler raises; only SystemExit stops it.
+        raise SystemExit(str(exc)) from None

@@ -219,7 +219,13 @@ def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, t
             ]
         ),
     }
-    searched = [*canaries.values(), identity["User-Agent"], "198.51.100.201", "198.51.100.202"]
+    searched = [
+        *canaries.values(),
+        codename,  # shown once on the receipt, typed back at the check-in, written nowhere
+        identity["User-Agent"],
+        "198.51.100.201",
+        "198.51.100.202",
+    ]
     assert find(searched, blobs) == []
     assert any(log.endswith(".log") for log in blobs)  # the logs were part of the search
 
