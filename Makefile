@@ -4,8 +4,18 @@ run:
 test:
 	bin/test
 
+# Every benchmark, on SQLite and on PostgreSQL where docs/benchmarks.md has both. The PostgreSQL
+# server's user must be able to create databases: a benchmark that fills one gets a new one.
+POSTGRES_URL = $${TIPLINE_BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+SCRATCH_DATABASE = .venv/bin/python bench/with_scratch_database.py $(POSTGRES_URL) --
+
 .PHONY: bench
 bench:
 	.venv/bin/python bench/routing_latency.py --rate 20 --seconds 20
-	DATABASE_URL=$${TIPLINE_BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-		.venv/bin/python bench/routing_latency.py --rate 20 --seconds 20
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/routing_latency.py --rate 20 --seconds 20
+	.venv/bin/python bench/stats_dashboard.py
+	$(SCRATCH_DATABASE) .venv/bin/python bench/stats_dashboard.py
+	$(SCRATCH_DATABASE) .venv/bin/python bench/inbox_pages.py
+	.venv/bin/python bench/submit_throughput.py --seconds 20
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/submit_throughput.py --seconds 20
+	.venv/bin/python bench/large_upload.py --size-mib 1024
