@@ -83,9 +83,26 @@ def prepare_home(home: Path) -> Path:
     return home
 
 
+# python-gnupg's constructor runs gpg once to learn its version: one gpg process per call to
+# _gpg, as many as the encryption itself. Instances are kept per thread and home instead.
+_instances = threading.local()
+MAX_CACHED_HOMES = 32
+
+
 def _gpg(home: Path) -> gnupg.GPG:
     prepare_home(home)
-    return gnupg.GPG(gpgbinary=settings.GPG_BINARY, gnupghome=str(home), options=COMMON_OPTIONS)
+    cache = getattr(_instances, "by_home", None)
+    if cache is None:
+        cache = _instances.by_home = {}
+    key = (str(home), settings.GPG_BINARY)
+    instance = cache.get(key)
+    if instance is None:
+        if len(cache) >= MAX_CACHED_HOMES:
+            cache.clear()
+        instance = cache[key] = gnupg.GPG(
+            gpgbinary=settings.GPG_BINARY, gnupghome=str(home), options=COMMON_OPTIONS
+        )
+    return instance
 
 
 def _check_passphrase_format(passphrase: str) -> None:

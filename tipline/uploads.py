@@ -57,6 +57,10 @@ class EncryptingUploadHandler(FileUploadHandler):
     the tip is not saved.
     """
 
+    # Django reads a multipart body 64 KiB at a time by default; 1 MiB reads halve the web
+    # worker's CPU per uploaded GiB (docs/benchmarks.md) for 1 MiB of memory per upload.
+    chunk_size = 1024 * 1024
+
     def __init__(
         self, request, keys: list[PublicKey], fields: set[str], max_bytes: int, max_files: int
     ) -> None:
