@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from reviewers.models import Invitation
 from tipline import crypto
@@ -180,11 +181,13 @@ def set_active(username: str, active: bool, actor=None) -> None:
 
 
 def forget_authenticator(user) -> None:
-    """Remove the reviewer's authenticators and end their sessions (a lost or stolen phone).
+    """Remove the reviewer's authenticators, passkeys included, and end their sessions (a lost
+    or stolen phone or key).
 
     They cannot log in again until they enrol a new one. Call inside a transaction.
     """
     TOTPDevice.objects.filter(user=user).delete()
+    WebAuthnCredential.objects.filter(user=user).delete()  # passkeys and security keys too
     end_sessions(user)
     Invitation.usable().filter(user=user, purpose=Invitation.Purpose.TOTP_RESET).update(
         revoked_at=timezone.now()

@@ -304,3 +304,14 @@ def test_the_passkey_page_runs_only_the_back_offices_own_scripts(alice, alice_ke
     )
     for script in scripts:
         assert client.get(script).status_code == 200
+
+
+def test_a_two_factor_reset_removes_passkeys_too(alice, alice_key):
+    """A lost phone may hold the passkey: the reset leaves no factor behind."""
+    from reviewers.provisioning import reset_totp
+
+    assert WebAuthnCredential.objects.filter(user=alice.user).exists()
+    reset_totp("alice")
+    assert not WebAuthnCredential.objects.filter(user=alice.user).exists()
+    client = Client()
+    assert password_step(client, "alice").status_code == 400
