@@ -5,8 +5,6 @@ rather than sync workers, because a sync worker is killed by the timeout while i
 upload over a slow Tor circuit; with threads the worker keeps reporting in while a request streams.
 """
 
-import contextlib
-import ctypes
 import os
 
 accesslog = None
@@ -26,10 +24,7 @@ limit_request_field_size = 8190
 forwarded_allow_ips = ""
 proxy_allow_ips = ""
 
-# glibc keeps what each thread's Argon2 run (19 MiB, twice per tip) allocated after it is freed:
-# a web worker grew from 66 to 150 MiB after 100 tips. Allocations over 128 KiB get mappings of
-# their own, returned to the system when freed (the derived key material with them). Set in
-# the master, so every forked worker inherits it.
-M_MMAP_THRESHOLD = -3
-with contextlib.suppress(OSError):  # not glibc: its allocator decides
-    ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+# Not set: glibc's M_MMAP_THRESHOLD at 128 KiB would return each thread's Argon2 blocks (19 MiB,
+# twice per tip) to the system when freed, keeping a worker near 73 MiB instead of up to 150
+# MiB after tips on all its threads, but paging them in again cost 33 ms of CPU per tip (85 to
+# 118 ms, bench/submit_throughput.py, 2026-11-26): see docs/benchmarks.md.
