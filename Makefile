@@ -19,3 +19,4 @@ bench:
 	.venv/bin/python bench/submit_throughput.py --seconds 20
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/submit_throughput.py --seconds 20
 	.venv/bin/python bench/large_upload.py --size-mib 1024
+	.venv/bin/python bench/open_tip.py
