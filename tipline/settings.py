@@ -232,7 +232,16 @@ LOGIN_URL = "reviewers:login"
 LOGIN_REDIRECT_URL = "reviewers:inbox"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ar", "العربية")]
+LANGUAGES = [
+    ("en", "English"),
+    ("ar", "العربية"),
+    ("es", "Español"),
+    ("fa", "فارسی"),
+    ("fr", "Français"),
+    ("ko", "한국어"),
+    ("ru", "Русский"),
+    ("zh-hans", "简体中文"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

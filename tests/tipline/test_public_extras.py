@@ -28,7 +28,8 @@ def organization_key(gpg_dirs, key_cache, settings):
 def test_metadata_describes_the_site(client, alice, settings, organization_key):
     settings.ONION_ADDRESS = "example.onion"
     document = json.loads(client.get("/metadata.json").content)
-    assert document["languages"] == ["en", "ar"]
+    assert document["languages"] == [code for code, _ in settings.LANGUAGES]
+    assert {"en", "ar", "fa", "ko", "ru", "zh-hans", "fr", "es"} <= set(document["languages"])
     assert document["onion_address"] == "example.onion"
     assert document["organization_key"]["fingerprint"] == organization_key.fingerprint
     cyber = next(d for d in document["desks"] if d["slug"] == "cyber")

@@ -3,8 +3,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
-LOCALES = [code for code, _ in settings.LANGUAGES if code != "en"]
+# Catalogue directories are named by locale ("zh_Hans"), not by language code ("zh-hans").
+LOCALES = [translation.to_locale(code) for code, _ in settings.LANGUAGES if code != "en"]
+
+
+@pytest.mark.parametrize("language", [code for code, _ in settings.LANGUAGES if code != "en"])
+def test_the_site_finds_the_catalogue_of_every_language(language):
+    """A catalogue in the wrong directory, or not compiled, silently falls back to English."""
+    english = "Tell us what you know, safely"
+    with translation.override(language):
+        assert translation.gettext(english) != english
 
 
 @pytest.mark.parametrize("language", LOCALES)
