@@ -384,7 +384,8 @@ class RoutingRule(models.Model):
     def matches(self, tip: Tip) -> bool:
         if self.desk_id and self.desk_id != tip.desk_id:
             return False
-        if self.language and self.language != tip.language.split("-")[0]:
+        primary = self.language.split("-")[0].split("_")[0].lower()
+        if self.language and primary != tip.language.split("-")[0].lower():
             return False
         if self.has_files is not None and self.has_files != tip.has_files:
             return False

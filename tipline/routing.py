@@ -44,9 +44,17 @@ def readers(tip: Tip) -> list:
     )
 
 
+def primary_language(code: str) -> str:
+    return str(code).split("-")[0].split("_")[0].lower()
+
+
 def _reads(user, language: str) -> bool:
     profile = getattr(user, "reviewer_profile", None)
-    return bool(profile and language and language.split("-")[0] in profile.languages)
+    if not (profile and language):
+        return False
+    # By primary subtag on both sides: a reviewer who reads "zh" or "zh-hans" reads a tip
+    # written in "zh-hans".
+    return primary_language(language) in {primary_language(code) for code in profile.languages}
 
 
 def pick_reviewer(tip: Tip, allowed: set[int] | None = None):

@@ -180,3 +180,20 @@ def test_a_desk_lead_must_be_on_the_desk(desk, other_desk, team):
     other_desk.lead = team["alice"]
     with pytest.raises(ValidationError):
         other_desk.full_clean()
+
+
+def test_languages_match_by_their_primary_subtag(desk, team, tip_factory):
+    """A tip in "zh-hans" goes to a reviewer who reads "zh" or "zh-Hans", and a rule for either
+    matches it."""
+    from tipline.models import ReviewerProfile, RoutingRule
+    from tipline.routing import _reads
+
+    user = team["alice"]
+    ReviewerProfile.objects.update_or_create(user=user, defaults={"languages": ["zh-Hans"]})
+    user.refresh_from_db()
+    tip = tip_factory(language="zh-hans")
+    assert _reads(user, "zh-hans") and _reads(user, "zh")
+    assert not _reads(user, "ar")
+    for code in ("zh", "zh-hans", "zh_Hans"):
+        assert RoutingRule(name=code, desk=desk, language=code).matches(tip)
+    assert not RoutingRule(name="ar", desk=desk, language="ar").matches(tip)
