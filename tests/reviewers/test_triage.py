@@ -137,7 +137,10 @@ def test_the_inbox_filters_and_sorts(alice, desk, other_desk, make_reviewer, log
     assert listed(tag="apt") == [mine.pk]
     assert listed(assignee="bob") == [waiting.pk]
     assert listed(has_files=True) == [waiting.pk]
-    assert listed(sort="-priority")[0] == mine.pk
+    assert listed(sort="-priority") == [mine.pk, new.pk, waiting.pk]
+    assert listed(sort="received") == [new.pk, mine.pk, waiting.pk]
+    Tip.objects.update(received_at=new.received_at, priority=1)  # ties: the newest id first
+    assert listed() == listed(sort="-priority") == [waiting.pk, mine.pk, new.pk]
     assert listed(sort="received") == [new.pk, mine.pk, waiting.pk]
     page = logged_in(alice).get("/?view=mine&sort=-priority")
     assert page.status_code == 200
