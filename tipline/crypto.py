@@ -322,13 +322,9 @@ def holds_secret_key(fingerprint: str) -> bool:
     return reviewer_home(fingerprint).is_dir()
 
 
-def generate_reviewer_key(passphrase: str) -> PublicKey:
-    """Create a passphrase-protected key pair in a new reviewer home; return its public half."""
-    _check_passphrase_format(passphrase)
-    root = settings.REVIEWER_GNUPG_ROOT
-    if root is None:
-        raise CryptoError("reviewer keys can only be generated in the back office")
-    staging = prepare_home(Path(root) / f".new{secrets.token_hex(4)}")
+def _generate_key_pair(home: Path, passphrase: str, name: str, expire: str) -> str:
+    """Make a passphrase-protected ed25519 (sign) / cv25519 (encrypt) pair in ``home``; return
+    its fingerprint. On failure the agent is stopped and CryptoError raised."""
     # gpg signs the new key (self-signatures, revocation certificate) after creating it. The
     # agent never caches, so the passphrase must reach gpg by loopback for each of those
     # signatures; otherwise the agent asks a pinentry, which a server does not have. The
@@ -336,7 +332,7 @@ def generate_reviewer_key(passphrase: str) -> PublicKey:
     parameters = (
         "Key-Type: EDDSA\nKey-Curve: ed25519\nKey-Usage: sign\n"
         "Subkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n"
-        "Name-Real: Tipline reviewer key\nExpire-Date: 0\n%commit\n"
+        f"Name-Real: {name}\nExpire-Date: {expire}\n%commit\n"
     )
     read_fd, write_fd = os.pipe()
     # No shell; a home made here; the passphrase goes through a pipe, not the arguments.
@@ -346,7 +342,7 @@ def generate_reviewer_key(passphrase: str) -> PublicKey:
             "--batch",
             "--no-tty",
             "--homedir",
-            str(staging),
+            str(home),
             *COMMON_OPTIONS,
             "--status-fd",
             "1",
@@ -372,14 +368,42 @@ def generate_reviewer_key(passphrase: str) -> PublicKey:
         if line.startswith("[GNUPG:] KEY_CREATED ") and len(line.split()) >= 4
     ]
     if process.returncode != 0 or len(created) != 1:
-        stop_agent(staging)
+        stop_agent(home)
         raise CryptoError(f"key generation failed (gpg exit code {process.returncode})")
-    fingerprint = created[0]
+    return created[0]
+
+
+def generate_reviewer_key(passphrase: str) -> PublicKey:
+    """Create a passphrase-protected key pair in a new reviewer home; return its public half."""
+    _check_passphrase_format(passphrase)
+    root = settings.REVIEWER_GNUPG_ROOT
+    if root is None:
+        raise CryptoError("reviewer keys can only be generated in the back office")
+    staging = prepare_home(Path(root) / f".new{secrets.token_hex(4)}")
+    fingerprint = _generate_key_pair(staging, passphrase, "Tipline reviewer key", "0")
     gpg = _gpg(staging)
     armored = gpg.export_keys(fingerprint)
     stop_agent(staging)
     staging.rename(reviewer_home(fingerprint))
     return PublicKey(fingerprint=fingerprint, armored=armored)
+
+
+def generate_organization_key(home: Path, name: str, passphrase: str) -> tuple[str, str, str]:
+    """Make the organization's key pair in ``home`` (at the key ceremony, on a computer that is
+    offline); return its fingerprint, its public half and its passphrase-protected secret
+    half, both armored. Expires in five years."""
+    _check_passphrase_format(passphrase)
+    if not name.strip() or any(c in name for c in "\r\n\0"):
+        raise CryptoError("the key's name must be one line")
+    prepare_home(home)
+    fingerprint = _generate_key_pair(home, passphrase, name.strip(), "5y")
+    gpg = _gpg(home)
+    public = gpg.export_keys(fingerprint)
+    secret = gpg.export_keys(fingerprint, secret=True, passphrase=passphrase)
+    stop_agent(home)
+    if "PRIVATE KEY BLOCK" not in secret:
+        raise CryptoError("the secret key could not be exported")
+    return fingerprint, public, secret
 
 
 def discard_reviewer_key(fingerprint: str) -> None:

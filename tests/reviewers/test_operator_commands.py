@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from reviewers.tips import open_tip
-from tests.conftest import export_secret_key
+from tests.conftest import export_secret_key, short_tempdir
 from tests.reviewers.test_access import make_tip
 from tipline import crypto
 from tipline.checks import check_organization_key
@@ -90,3 +90,33 @@ def test_importorgkey_installs_only_a_public_key(backoffice, key_cache, settings
     with pytest.raises(CommandError, match="secret key"):
         run("importorgkey", str(secret))
     assert installed.read_text() == key.armored.strip() + "\n"
+
+
+def test_makeorgkey_makes_a_pair_whose_public_half_importorgkey_takes(
+    backoffice, settings, monkeypatch
+):
+    out = short_tempdir() / "ceremony"
+    monkeypatch.setenv("TIPLINE_ORG_KEY_PASSPHRASE", "the ceremony's long passphrase")
+    output = run("makeorgkey", str(out))
+    fingerprint = output.split()[2]
+    public = (out / "organization-public.asc").read_text()
+    secret = out / "organization-secret.asc"
+    assert "PRIVATE KEY BLOCK" in secret.read_text() and secret.stat().st_mode & 0o777 == 0o600
+    assert "PRIVATE" not in public
+    assert out.stat().st_mode & 0o777 == 0o700
+    assert crypto.validate_public_key(public).fingerprint == fingerprint
+
+    settings.DATA_DIR = out.parent
+    assert fingerprint in run("importorgkey", str(out / "organization-public.asc"))
+    with pytest.raises(CommandError, match="secret key"):
+        run("importorgkey", str(secret))
+    with pytest.raises(CommandError, match="not empty"):
+        run("makeorgkey", str(out))
+
+
+def test_makeorgkey_refuses_a_short_passphrase(backoffice, monkeypatch):
+    out = short_tempdir() / "ceremony"
+    monkeypatch.setenv("TIPLINE_ORG_KEY_PASSPHRASE", "short")
+    with pytest.raises(CommandError, match="at least"):
+        run("makeorgkey", str(out))
+    assert not (out / "organization-secret.asc").exists()
