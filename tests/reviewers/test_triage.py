@@ -201,3 +201,14 @@ def test_rules_are_checked_against_the_tip_as_locked(alice, desk):
         )
     stale.refresh_from_db()
     assert stale.status == "closed"
+
+
+def test_the_inbox_shows_each_tips_language(
+    backoffice, desk, make_reviewer, logged_in, tip_factory
+):
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    tip_factory(language="fa")
+    tip_factory(language="zh-hans")
+    page = logged_in(alice).get("/").content.decode()
+    assert "<th>Language</th>" in page
+    assert "<td>fa</td>" in page and "<td>zh-hans</td>" in page
