@@ -92,7 +92,12 @@ def has_passkey(user) -> bool:
 def passkey_required(user) -> bool:
     if settings.REQUIRE_PASSKEY:
         return True
-    return ReviewerProfile.objects.filter(user=user, require_passkey=True).exists()
+    # Through the user's cached relation: the page's navigation reads the same profile.
+    try:
+        profile = user.reviewer_profile
+    except ReviewerProfile.DoesNotExist:
+        return False
+    return profile.require_passkey
 
 
 def verified_with_passkey(request: HttpRequest) -> bool:
