@@ -45,6 +45,48 @@ def running_stack(workers: int = 1):
         shutil.rmtree(stack.root, ignore_errors=True)
 
 
+def csrf_token(html: str) -> str:
+    """The CSRF token of the (first) form in a page."""
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def self_signed_certificate(dns: list[str], ips: list[str] = ()) -> tuple[bytes, bytes]:
+    """A P-256 certificate for ``dns`` and ``ips``, valid for a day: (certificate, key), PEM."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    alternatives = [x509.DNSName(n) for n in dns]
+    alternatives += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -289,6 +331,23 @@ class Stack:
 
     def backoffice_url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.backoffice_port}{path}"
+
+    def reviewer_session(self, drift: int = 0) -> requests.Session:
+        """An HTTP session of the provisioned reviewer, past the password and the TOTP code."""
+        session = requests.Session()
+        login = session.get(self.backoffice_url("/login/"), timeout=10)
+        response = session.post(
+            self.backoffice_url("/login/"),
+            data={
+                "csrfmiddlewaretoken": csrf_token(login.text),
+                "username": "alice",
+                "password": REVIEWER_PASSWORD,
+                "otp_token": self.current_totp(drift),
+            },
+            timeout=10,
+        )
+        assert response.url.endswith("/"), response.text
+        return session
 
     def current_totp(self, drift: int = 0) -> str:
         return format(totp(base64.b32decode(self.otp_secret), drift=drift), "06d")

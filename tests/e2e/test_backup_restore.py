@@ -28,9 +28,9 @@ from tests.canary import find
 from tests.conftest import short_tempdir
 from tests.e2e.stack import (
     REVIEWER_PASSPHRASE,
-    REVIEWER_PASSWORD,
     ROOT,
     Stack,
+    csrf_token,
     running_stack,
     wait_for,
 )
@@ -48,10 +48,6 @@ def gpg(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         capture_output=True,
         check=check,
     )
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 @dataclass
@@ -247,19 +243,7 @@ def test_it_restores_a_backup_on_a_fresh_install_where_the_reviewer_reads_the_ol
 
         restored.otp_secret = original.stack.otp_secret
         restored.start_sites()
-        reviewer = requests.Session()
-        login = reviewer.get(restored.backoffice_url("/login/"), timeout=10)
-        response = reviewer.post(
-            restored.backoffice_url("/login/"),
-            data={
-                "csrfmiddlewaretoken": csrf_token(login.text),
-                "username": "alice",
-                "password": REVIEWER_PASSWORD,
-                "otp_token": restored.current_totp(),
-            },
-            timeout=10,
-        )
-        assert response.url.endswith("/"), response.text
+        reviewer = restored.reviewer_session()
         unlock = reviewer.get(restored.backoffice_url(f"/tips/{original.tip_id}/"), timeout=10)
         assert "/key/unlock/" in unlock.url
         tip_page = reviewer.post(

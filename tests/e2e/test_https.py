@@ -8,9 +8,7 @@ and lets this test prove the settings without a proxy."""
 
 from __future__ import annotations
 
-import datetime
 import functools
-import ipaddress
 import re
 import shutil
 import socket
@@ -18,47 +16,18 @@ import ssl
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.conftest import short_tempdir
-from tests.e2e.stack import BIN, ROOT, Stack, wait_for
+from tests.e2e.stack import BIN, ROOT, Stack, self_signed_certificate, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def make_certificate(directory) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    certificate, key = self_signed_certificate(["localhost"], ["127.0.0.1"])
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path.write_bytes(certificate)
+    key_path.write_bytes(key)
     key_path.chmod(0o600)
     return str(cert_path), str(key_path)
 

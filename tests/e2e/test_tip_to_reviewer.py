@@ -17,7 +17,13 @@ import requests
 
 from tests.canary import encodings, find, read_files
 from tests.conftest import short_tempdir
-from tests.e2e.stack import REVIEWER_PASSPHRASE, REVIEWER_PASSWORD, Stack, running_stack, wait_for
+from tests.e2e.stack import (
+    REVIEWER_PASSPHRASE,
+    Stack,
+    csrf_token,
+    running_stack,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,10 +49,6 @@ class RedisRecorder:
         self.process.terminate()
         self.process.wait()
         return self.path.read_bytes()
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 def redis_contents(stack: Stack) -> bytes:
@@ -124,19 +126,7 @@ def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, t
     assert assignee == alice_id
 
     # The reviewer: password + TOTP, then the key passphrase, then the tip.
-    reviewer = requests.Session()
-    login = reviewer.get(stack.backoffice_url("/login/"), timeout=10)
-    response = reviewer.post(
-        stack.backoffice_url("/login/"),
-        data={
-            "csrfmiddlewaretoken": csrf_token(login.text),
-            "username": "alice",
-            "password": REVIEWER_PASSWORD,
-            "otp_token": stack.current_totp(),
-        },
-        timeout=10,
-    )
-    assert response.url.endswith("/"), response.text
+    reviewer = stack.reviewer_session()
     inbox = reviewer.get(stack.backoffice_url("/"), timeout=10)
     assert f'href="/tips/{tip_id}/"' in inbox.text
     unlock = reviewer.get(stack.backoffice_url(f"/tips/{tip_id}/"), timeout=10)

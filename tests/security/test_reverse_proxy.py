@@ -12,7 +12,6 @@ that differs between them.
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import http.server
 import json
@@ -26,13 +25,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from tests.conftest import short_tempdir
+from tests.e2e.stack import self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
@@ -84,30 +80,9 @@ def free_port() -> int:
 
 def write_certificate(directory: Path) -> Path:
     """A self-signed certificate for DOMAIN, named as deploy/Caddyfile's `tls_files` expects."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, DOMAIN)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(DOMAIN)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    pem = certificate.public_bytes(serialization.Encoding.PEM)
-    (directory / "fullchain.pem").write_bytes(pem)
-    (directory / "privkey.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    certificate, key = self_signed_certificate([DOMAIN])
+    (directory / "fullchain.pem").write_bytes(certificate)
+    (directory / "privkey.pem").write_bytes(key)
     return directory / "fullchain.pem"
 
 
