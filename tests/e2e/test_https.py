@@ -20,7 +20,7 @@ import requests
 from tests.conftest import short_tempdir
 from tests.e2e.stack import BIN, ROOT, Stack, self_signed_certificate, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 
 def make_certificate(directory) -> tuple[str, str]:

@@ -16,7 +16,7 @@ import requests
 from tests.conftest import short_tempdir
 from tests.e2e.stack import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 SIZE = 256 * 1024 * 1024
 CHUNK = 1024 * 1024
 

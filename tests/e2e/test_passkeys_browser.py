@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.stack import REVIEWER_PASSWORD, running_stack, wait_for
 from tests.e2e.test_browser import browser  # noqa: F401  (a fixture)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
 
 @pytest.fixture(scope="module")

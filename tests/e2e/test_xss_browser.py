@@ -28,7 +28,7 @@ from django_otp.oath import totp
 from tests.e2e import test_browser
 from tests.e2e.stack import REVIEWER_PASSWORD, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.once]
 # The fixtures of the tipster's browser test: a stack of this module's own, and Debian's chromium.
 stack = test_browser.stack
 browser = test_browser.browser

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

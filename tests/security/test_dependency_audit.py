@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 SCRIPT = Path(__file__).resolve().parents[2] / "bin" / "audit-dependencies"
 ADVISORY = {
     "id": "GHSA-test-0000-0000",

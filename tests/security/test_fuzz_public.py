@@ -55,6 +55,10 @@ from tipline import storage
 from tipline.handler import Utf8WSGIHandler
 from tipline.models import Attachment, Desk, Message, Tip
 
+# The public site's code paths are the same on either database: bin/test runs this once, in the
+# PostgreSQL pass (the production database).
+pytestmark = pytest.mark.once
+
 # Examples per route: ten thousand in all, the whole file in a few minutes on two cores. The
 # strategies keep successful submissions (gpg, two Argon2 hashes) to a small share.
 EXAMPLES = {

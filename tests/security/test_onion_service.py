@@ -21,6 +21,9 @@ import pytest
 
 from tests.conftest import short_tempdir
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 TOR_DIR = ROOT / "deploy" / "tor"
 REQUIRE_CLIENT_AUTH = TOR_DIR / "require-client-auth"

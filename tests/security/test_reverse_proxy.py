@@ -30,6 +30,9 @@ from django.test import Client
 from tests.conftest import short_tempdir
 from tests.e2e.stack import self_signed_certificate
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 DOMAIN = "tips.test"

@@ -19,6 +19,9 @@ import pytest
 from tests.conftest import export_secret_key, short_tempdir
 from tipline import crypto
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parents[2]
 WSGI_MODULES = {"public": "tipline.wsgi_public", "backoffice": "reviewers.wsgi"}
 

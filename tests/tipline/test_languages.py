@@ -16,6 +16,9 @@ from django.utils import translation
 
 from tipline.models import Desk, Question
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 RIGHT_TO_LEFT = {"ar", "fa"}

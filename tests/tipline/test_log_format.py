@@ -7,9 +7,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.test import RequestFactory
 
 from tipline.logformat import JsonFormatter
+
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
 
 
 def test_a_json_line_holds_only_its_fixed_fields():

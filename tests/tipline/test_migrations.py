@@ -9,9 +9,13 @@ And the models never drift from the migrations.
 
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
+
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
 
 OUR_APPS = ("tipline", "reviewers")
 BREAKING = (

@@ -5,6 +5,9 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+# Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
+pytestmark = pytest.mark.once
+
 # Catalogue directories are named by locale ("zh_Hans"), not by language code ("zh-hans").
 LOCALES = [translation.to_locale(code) for code, _ in settings.LANGUAGES if code != "en"]
 
