@@ -121,12 +121,13 @@ def _script_config(request: HttpRequest) -> dict:
     }
 
 
-def _safe_next(request: HttpRequest, target: str | None) -> str:
+def safe_target(request: HttpRequest, target: str | None, default: str = "reviewers:inbox") -> str:
+    """``target`` if it stays on this site, else the URL of the route ``default``."""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("reviewers:inbox")
+    return reverse(default)
 
 
 # --- Login: the second step, after the password ------------------------------------------------
@@ -145,12 +146,12 @@ def login_step(request: HttpRequest) -> HttpResponse:
     if not user.is_authenticated:
         return redirect("reviewers:login")
     if user.is_verified():
-        return redirect(_safe_next(request, request.session.get(NEXT)))
+        return redirect(safe_target(request, request.session.get(NEXT)))
     return render(
         request,
         "reviewers/login_passkey.html",
         {
-            "next": _safe_next(request, request.session.get(NEXT)),
+            "next": safe_target(request, request.session.get(NEXT)),
             "passkey_config": _script_config(request),
         },
     )
@@ -185,7 +186,7 @@ class CompleteLogin(webauthn_views.CompleteCredentialAuthenticationView):
         return response
 
     def get_redirect_url(self):
-        return _safe_next(self.request, self.request.session.get(NEXT))
+        return safe_target(self.request, self.request.session.get(NEXT))
 
 
 # --- Registering and removing ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -55,12 +55,8 @@ from tipline.models import Attachment, AuditEvent, Desk, ReviewerProfile
 
 
 def _safe_next(request: HttpRequest, default: str = "reviewers:inbox") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse(default)
+    target = request.POST.get("next") or request.GET.get("next")
+    return passkeys.safe_target(request, target, default)
 
 
 @require_http_methods(["GET", "POST"])

@@ -349,6 +349,20 @@ class Stack:
         assert response.url.endswith("/"), response.text
         return session
 
+    def open_tip(self, session: requests.Session, tip_id: int) -> requests.Response:
+        """A reviewer session's tip page, after unlocking the reviewer's key on the way."""
+        unlock = session.get(self.backoffice_url(f"/tips/{tip_id}/"), timeout=10)
+        assert "/key/unlock/" in unlock.url
+        return session.post(
+            unlock.url,
+            data={
+                "csrfmiddlewaretoken": csrf_token(unlock.text),
+                "passphrase": REVIEWER_PASSPHRASE,
+                "next": f"/tips/{tip_id}/",
+            },
+            timeout=30,
+        )
+
     def current_totp(self, drift: int = 0) -> str:
         return format(totp(base64.b32decode(self.otp_secret), drift=drift), "06d")
 

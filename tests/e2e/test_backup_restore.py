@@ -27,7 +27,6 @@ import requests
 from tests.canary import find
 from tests.conftest import short_tempdir
 from tests.e2e.stack import (
-    REVIEWER_PASSPHRASE,
     ROOT,
     Stack,
     csrf_token,
@@ -244,17 +243,7 @@ def test_it_restores_a_backup_on_a_fresh_install_where_the_reviewer_reads_the_ol
         restored.otp_secret = original.stack.otp_secret
         restored.start_sites()
         reviewer = restored.reviewer_session()
-        unlock = reviewer.get(restored.backoffice_url(f"/tips/{original.tip_id}/"), timeout=10)
-        assert "/key/unlock/" in unlock.url
-        tip_page = reviewer.post(
-            unlock.url,
-            data={
-                "csrfmiddlewaretoken": csrf_token(unlock.text),
-                "passphrase": REVIEWER_PASSPHRASE,
-                "next": f"/tips/{original.tip_id}/",
-            },
-            timeout=30,
-        )
+        tip_page = restored.open_tip(reviewer, original.tip_id)
         assert original.canaries["message"] in tip_page.text
         assert original.canaries["file_name"] in tip_page.text
         link = re.search(r'href="(/tips/\d+/files/[0-9a-f]{32}/)"', tip_page.text).group(1)
