@@ -19,13 +19,31 @@ BASIC_QUESTIONS = [
         "key": "message",
         "kind": Question.Kind.LONG_TEXT,
         "required": True,
-        "labels": {"en": "What do you know?", "ar": "ما الذي تعرفه؟"},
+        "labels": {
+            "en": "What do you know?",
+            "ar": "ما الذي تعرفه؟",
+            "es": "¿Qué sabe?",
+            "fa": "چه می‌دانید؟",
+            "fr": "Que savez-vous\u00a0?",
+            "ko": "무엇을 알고 계십니까?",
+            "ru": "Что Вам известно?",
+            "zh-hans": "您了解哪些情况？",
+        },
     },
     {
         "key": "attachment",
         "kind": Question.Kind.FILE,
         "required": False,
-        "labels": {"en": "Files (optional)", "ar": "ملفات (اختياري)"},
+        "labels": {
+            "en": "Files (optional)",
+            "ar": "ملفات (اختياري)",
+            "es": "Archivos (opcional)",
+            "fa": "فایل‌ها (اختیاری)",
+            "fr": "Fichiers (facultatif)",
+            "ko": "파일(선택 사항)",
+            "ru": "Файлы (необязательно)",
+            "zh-hans": "文件（可选）",
+        },
     },
 ]
 REQUIRED_MESSAGE = _("Please answer this question: it is needed to understand your tip.")

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import translation
 
 from tipline.models import Desk, Question
+from tipline.questionnaires import add_basic_questions
 
 # Independent of the database the suite runs against: run once (bin/test: PostgreSQL pass).
 pytestmark = pytest.mark.once
@@ -200,3 +201,13 @@ def test_the_migration_reverse_removes_only_the_texts_it_added(db):
                 assert set(choice["labels"]) == {"en", "ar"}, (question, choice)
     when.refresh_from_db()
     assert when.labels["fr"] == "Date (edited by an admin)"
+
+
+def test_a_new_desks_basic_questions_have_every_language(db):
+    desk = Desk.objects.create(slug="leaks", name="Leaked documents")
+    add_basic_questions(desk)
+    for question in desk.questions.all():
+        for language in LANGUAGES:
+            assert question.labels.get(language), (question, language)
+            if language != "en":
+                assert question.labels[language] != question.labels["en"], (question, language)
