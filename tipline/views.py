@@ -26,6 +26,7 @@ from tipline import (
 from tipline.crypto import CryptoError
 from tipline.forms import CheckinForm, FollowupForm
 from tipline.models import Desk, Message, Question, Tip
+from tipline.numerals import localize_digits
 from tipline.questionnaires import (
     REWARD_CONTACT,
     QuestionnaireForm,
@@ -291,14 +292,14 @@ def _upload_error(request: HttpRequest, handler: EncryptingUploadHandler) -> Htt
             request,
             413,
             _("Your file is too large. Files may be up to %(limit)s MB.")
-            % {"limit": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+            % {"limit": localize_digits(settings.MAX_ATTACHMENT_BYTES // (1024 * 1024))},
         )
     if handler.error == "too_many_files":
         return _error(
             request,
             413,
             _("Too many files. You can send up to %(count)s files at once.")
-            % {"count": settings.MAX_FILES},
+            % {"count": localize_digits(settings.MAX_FILES)},
         )
     return None
 

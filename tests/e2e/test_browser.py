@@ -30,9 +30,21 @@ from tests.e2e.stack import (
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARTIFACTS = Path(os.environ.get("TIPLINE_ARTIFACTS_DIR", ROOT / "test-artifacts"))
+ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 TEXT = {
-    "en": {"change": None, "checkin": "Check in", "reply": "Reply from the reviewers"},
-    "ar": {"change": "تغيير", "checkin": "دخول", "reply": "ردّ من المراجعين"},
+    "en": {
+        "change": None,
+        "checkin": "Check in",
+        "reply": "Reply from the reviewers",
+        "tip": "browser tip in en",
+    },
+    "ar": {
+        "change": "تغيير",
+        "checkin": "دخول",
+        "reply": "ردّ من المراجعين",
+        # Right-to-left text with a left-to-right address inside.
+        "tip": f"حُوّلت الأموال إلى {ADDRESS} يوم الثلاثاء",
+    },
 }
 
 
@@ -98,7 +110,7 @@ def run_tipster_journey(stack, browser, tmp_path, language, drift):
         path = tmp_path / f"{name}-{language}.txt"
         path.write_text(f"{name} contents in {language}")
         files.append(str(path))
-    page.fill("textarea[name=message]", f"browser tip in {language}")
+    page.fill("textarea[name=message]", TEXT[language]["tip"])
     page.fill("input[name=group]", "APT-example")
     page.fill("input[name=when]", "2024-03-31")
     page.check("input[name=ongoing][value=yes]")
@@ -153,7 +165,14 @@ def review_and_reply(stack, browser, tip_id, language, reply_text, drift):
     page.fill("input[name=passphrase]", REVIEWER_PASSPHRASE)
     page.click("main button[type=submit]")
     text = page.inner_text("main")
-    assert f"browser tip in {language}" in text
+    assert TEXT[language]["tip"] in text
+    # The back office reads left to right; an answer takes its own direction from its text, and
+    # an address inside an Arabic answer stays one unbroken run of characters.
+    answer = page.locator("dd.message", has_text=TEXT[language]["tip"])
+    direction = answer.evaluate("e => getComputedStyle(e).direction")
+    assert direction == ("rtl" if language == "ar" else "ltr")
+    if language == "ar":
+        assert address_runs(answer, ADDRESS) == 1
     assert "APT-example" in text and "2024-03-31" in text and "I have documents or data" in text
     assert f"ledger-{language}.txt" in text and f"chat-log-{language}.txt" in text
     page.fill("textarea[name=message]", reply_text)
@@ -161,6 +180,28 @@ def review_and_reply(stack, browser, tip_id, language, reply_text, drift):
     assert reply_text in page.inner_text("main")
     shoot(page, f"{language}-5-backoffice-tip")
     reviewer.close()
+
+
+def address_runs(element, address: str) -> int:
+    """On how many separate stretches of a line ``address`` is drawn inside ``element``: one
+    when bidirectional text is laid out right, more when the surrounding script splits it."""
+    return element.evaluate(
+        """(e, address) => {
+            const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const at = node.data.indexOf(address);
+                if (at < 0) continue;
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + address.length);
+                const rects = Array.from(range.getClientRects());
+                const lines = new Set(rects.map(r => Math.round(r.top)));
+                return rects.length - lines.size + 1;
+            }
+            return 0;
+        }""",
+        address,
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

@@ -11,6 +11,7 @@ from html import unescape
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
@@ -211,3 +212,35 @@ def test_a_new_desks_basic_questions_have_every_language(db):
             assert question.labels.get(language), (question, language)
             if language != "en":
                 assert question.labels[language] != question.labels["en"], (question, language)
+
+
+@pytest.mark.parametrize(
+    ("language", "ten", "five_hundred"),
+    [
+        ("en", "10", "500"),
+        ("fr", "10", "500"),
+        ("zh-hans", "10", "500"),
+        # 10 and 500 in Arabic-Indic digits, CLDR's default for Arabic.
+        ("ar", "\u0661\u0660", "\u0665\u0660\u0660"),
+        # 10 and 500 in extended Arabic-Indic digits, CLDR's default for Persian.
+        ("fa", "\u06f1\u06f0", "\u06f5\u06f0\u06f0"),
+    ],
+)
+def test_limits_are_written_in_the_languages_own_digits(
+    alice, settings, language, ten, five_hundred
+):
+    assert (settings.MAX_FILES, settings.MAX_ATTACHMENT_BYTES) == (10, 500 * 1024 * 1024)
+    html = page_in(client_in(language).get("/submit/cyber/"), language)
+    limits = shown(language, "Up to %(count)s files, each up to %(limit)s MB.") % {
+        "count": ten,
+        "limit": five_hundred,
+    }
+    assert limits in html
+    settings.MAX_ATTACHMENT_BYTES = 1024 * 1024
+    too_large = SimpleUploadedFile("ledger.bin", b"x" * (1024 * 1024 + 1))
+    response = client_in(language).post(
+        "/submit/cyber/", {"message": "a tip", "attachment": too_large}
+    )
+    one = {"ar": "\u0661", "fa": "\u06f1"}.get(language, "1")
+    refusal = shown(language, "Your file is too large. Files may be up to %(limit)s MB.")
+    assert refusal % {"limit": one} in page_in(response, language, status=413)
