@@ -1,8 +1,13 @@
-.PHONY: run test
+.PHONY: run test screenshots
 run:
 	bin/run
 test:
 	bin/test
+
+# Renew the screenshots README.md and docs/tour.md show, from the browser tests' own journeys.
+screenshots:
+	mkdir -p docs/screenshots
+	TIPLINE_DOCS_SCREENSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_browser.py
 
 # Every benchmark, on SQLite and on PostgreSQL where docs/benchmarks.md has both. The PostgreSQL
 # server's user must be able to create databases: a benchmark that fills one gets a new one.

@@ -30,6 +30,24 @@ from tests.e2e.stack import (
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARTIFACTS = Path(os.environ.get("TIPLINE_ARTIFACTS_DIR", ROOT / "test-artifacts"))
+# The screenshots README.md and docs/tour.md show, renewed by `make screenshots`.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCUMENTED = {
+    "en-1-home",
+    "en-2-questionnaire",
+    "en-3-receipt",
+    "en-7-reply",
+    "ar-1-home",
+    "ar-2-questionnaire",
+    "ar-3-receipt",
+    "ar-7-reply",
+    "ar-5-backoffice-tip",
+    "ar-phone-questionnaire",
+    "review-2-inbox",
+    "review-3-tip-triaged-and-replied",
+    "review-4-case",
+}
+taken: set[str] = set()
 ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 TEXT = {
     "en": {
@@ -77,6 +95,18 @@ def browser(stack):
 def shoot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if os.environ.get("TIPLINE_DOCS_SCREENSHOTS") and name in DOCUMENTED:
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=True)
+        taken.add(name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def documented_screenshots_taken():
+    """`make screenshots` (TIPLINE_DOCS_SCREENSHOTS=1) renews every screenshot the docs show
+    from this module's journeys, or fails."""
+    yield
+    if os.environ.get("TIPLINE_DOCS_SCREENSHOTS"):
+        assert taken == DOCUMENTED, DOCUMENTED - taken
 
 
 def tipster_context(browser, stack, language):
