@@ -211,3 +211,32 @@ class ReadingCopy(models.Model):
 
     def __str__(self) -> str:
         return f"reading copy of tip {self.tip_id}"
+
+
+class IndicatorHash(models.Model):
+    """An indicator a tip mentions, kept only as a keyed hash (reviewers/correlation.py).
+
+    HMAC-SHA256 under a key only the back office holds (``INDICATOR_KEY``): a copy of this table,
+    or the public site, cannot tell which addresses, accounts or domains were reported, while two
+    tips that mention the same one share a digest. ``kind`` says what sort of indicator it is;
+    ``source`` whether the tipster typed it into an indicator question or it was found in text.
+    """
+
+    class Source(models.TextChoices):
+        ANSWER = "answer", "typed into an indicator question"
+        TEXT = "text", "found in the text"
+
+    tip = models.ForeignKey("tipline.Tip", on_delete=models.CASCADE, related_name="indicators")
+    kind = models.CharField(max_length=20)
+    digest = models.BinaryField(max_length=32)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tip", "digest"], name="one_hash_per_tip_indicator")
+        ]
+        indexes = [models.Index(fields=["digest"], name="indicator_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} indicator of tip {self.tip_id}"

@@ -3,7 +3,16 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from reviewers import case_views, invitation_views, key_views, passkeys, stats_views, views
+from reviewers import (
+    case_views,
+    correlation_views,
+    invitation_views,
+    key_views,
+    passkeys,
+    receipt_views,
+    stats_views,
+    views,
+)
 from reviewers.admin import admin_site
 from tipline.views import health_status
 
@@ -63,6 +72,9 @@ routes = [
     path("cases/<int:pk>/export/", case_views.case_export, name="case_export"),
     path("tips/<int:pk>/case/", case_views.tip_case, name="tip_case"),
     path("audit/", views.audit_log, name="audit"),
+    path("indicators/", correlation_views.lookup, name="indicators"),
+    path("receipts/verify/", receipt_views.verify, name="receipt_verify"),
+    path("tips/<int:pk>/link-shared/", correlation_views.link_shared, name="link_shared"),
     path("stats/", stats_views.dashboard, name="stats"),
     path("me/away/", views.toggle_away, name="away"),
     path("me/notifications/", views.toggle_notifications, name="notifications"),

@@ -18,7 +18,16 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from reviewers import lockout, passkeys, reading_copy, reencrypt, session_expiry, triage, unlock
+from reviewers import (
+    correlation,
+    lockout,
+    passkeys,
+    reading_copy,
+    reencrypt,
+    session_expiry,
+    triage,
+    unlock,
+)
 from reviewers.access import (
     key_unlocked_required,
     permission_required,
@@ -165,6 +174,16 @@ def _tip_page(
             reader.keep()
     except BadPassphraseError:
         return redirect("reviewers:unlock")
+    shared = []
+    if readable:
+        found = correlation.indicators_in(
+            opened.answers,
+            [e["text"] for e in thread if e["readable"] and e["message"].author == "tipster"],
+        )
+        correlation.record(tip, found)
+        shared = correlation.shared_with_others(request.user, tip, found)
+    else:
+        found = []
     context = {
         "opened": opened,
         "tip": tip,
@@ -180,6 +199,10 @@ def _tip_page(
         "desk_cases": Case.objects.filter(desk_id=tip.desk_id).exclude(status="closed")[:100],
         "move_desks": Desk.objects.filter(is_active=True).exclude(pk=tip.desk_id),
         "offline_parts": _offline_parts(request.user, tip, thread, notes) if opened.offline else [],
+        "indicators": found,
+        "shared": shared,
+        "shared_tips": sorted({t.pk for s in shared for t in s.tips}),
+        "linkable": correlation.linkable_tips(request.user, tip),
     }
     return render(request, "reviewers/tip.html", context, status=status)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,6 +32,15 @@ class CachedKey:
     armored: str
     home: Path
     passphrase: str
+
+
+@pytest.fixture(autouse=True)
+def english_until_a_request_says_otherwise():
+    """Each test starts in English: a request served in another language leaves that language
+    active in the thread, where a later test's messages would come out translated."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 def short_tempdir() -> Path:
@@ -193,6 +203,7 @@ def switch_site(settings, site: str) -> None:
 def public_site(settings, gpg_dirs, db):
     switch_site(settings, "public")
     settings.CODENAME_PEPPER = "pepper for tests"
+    settings.INDICATOR_KEY = None
     return settings
 
 
@@ -200,6 +211,7 @@ def public_site(settings, gpg_dirs, db):
 def backoffice(settings, gpg_dirs, db):
     switch_site(settings, "backoffice")
     settings.CODENAME_PEPPER = None
+    settings.INDICATOR_KEY = b"indicator key for tests"
     return settings
 
 

@@ -1,5 +1,6 @@
 """Start-up checks: refuse to run when a security precondition is missing."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,14 @@ def check_gnupg(app_configs=None, **kwargs):
         errors.append(
             Error("The public site must not know where reviewer keys live.", id="tipline.E003")
         )
+    if settings.PUBLIC and (settings.INDICATOR_KEY or _indicator_key_in_environment()):
+        errors.append(
+            Error(
+                "The public site must not hold the indicator key.",
+                hint="Set TIPLINE_INDICATOR_KEY for the back office only.",
+                id="tipline.E006",
+            )
+        )
     return errors
 
 
@@ -59,3 +68,9 @@ def check_organization_key(path: Path) -> list[Error]:
             )
         ]
     return []
+
+
+def _indicator_key_in_environment() -> bool:
+    return any(
+        os.environ.get(name) for name in ("TIPLINE_INDICATOR_KEY", "TIPLINE_INDICATOR_KEY_FILE")
+    )

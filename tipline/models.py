@@ -72,8 +72,9 @@ class Desk(models.Model):
         return [PublicKey(fingerprint=k.fingerprint, armored=k.public_key) for k in keys]
 
 
-# Form field names the questionnaire must not use.
-RESERVED_KEYS = {"csrfmiddlewaretoken", "language", "next", "reward_contact"}
+# Form field names the questionnaire must not use ("leave_empty" is the honeypot that bots fill,
+# tipline/questionnaires.py).
+RESERVED_KEYS = {"csrfmiddlewaretoken", "language", "next", "reward_contact", "leave_empty"}
 
 
 class Question(models.Model):
@@ -92,6 +93,17 @@ class Question(models.Model):
         DATE = "date", "Date"
         YES_NO = "yes_no", "Yes or no"
         FILE = "file", "Files"
+        # Typed indicators (tipline/indicators.py): checked as the tipster types them, and
+        # correlated across tips by keyed hash in the back office.
+        CRYPTO_ADDRESS = "crypto_address", "Cryptocurrency address, with its network"
+        TRANSACTION = "transaction", "Transaction ID, with its network"
+        EMAIL = "email", "E-mail address"
+        DOMAIN = "domain", "Domain name"
+        IP_ADDRESS = "ip_address", "IP address"
+        PHONE = "phone", "Phone number"
+        HANDLE = "handle", "Online account, with its service"
+        AMOUNT = "amount", "Amount, with its currency"
+        DATE_RANGE = "date_range", "Range of dates"
 
     desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="questions")
     key = models.SlugField(max_length=40, help_text="Stable name of the answer, e.g. 'when'.")
@@ -153,6 +165,15 @@ class Question(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    @property
+    def is_indicator(self) -> bool:
+        return self.kind in INDICATOR_KINDS
+
+    @property
+    def is_group(self) -> bool:
+        """Answered with several inputs, shown as a fieldset whose legend is the label."""
+        return self.kind in GROUP_KINDS
+
     def label(self, language: str) -> str:
         return localized(self.labels, language) or self.key
 
@@ -167,6 +188,35 @@ class Question(models.Model):
             )
             for choice in self.choices
         ]
+
+
+K = Question.Kind
+INDICATOR_KINDS = frozenset(
+    {
+        K.CRYPTO_ADDRESS,
+        K.TRANSACTION,
+        K.EMAIL,
+        K.DOMAIN,
+        K.IP_ADDRESS,
+        K.PHONE,
+        K.HANDLE,
+        K.AMOUNT,
+        K.DATE_RANGE,
+    }
+)
+GROUP_KINDS = frozenset(
+    {
+        K.CHOICE,
+        K.MULTIPLE_CHOICE,
+        K.YES_NO,
+        K.CRYPTO_ADDRESS,
+        K.TRANSACTION,
+        K.HANDLE,
+        K.AMOUNT,
+        K.DATE_RANGE,
+    }
+)
+del K
 
 
 def localized(texts: dict, language: str) -> str:
@@ -288,6 +338,11 @@ class Tip(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # X25519 public key derived from the codename (tipline/reply_keys.py); replies are sealed to it.
     reply_public_key = models.BinaryField(null=True, blank=True)
+    # The tip's public name on its signed receipt (tipline/receipts.py): random, opens nothing.
+    # Tips received before receipts existed have none.
+    reference = models.CharField(max_length=17, unique=True, null=True, blank=True)
+    # The anti-spam field no person sees was filled in: kept, at low priority, and marked.
+    suspected_spam = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-received_at"]
@@ -502,3 +557,16 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ReceiptKey(models.Model):
+    """The public half of a key that signed receipts (tipline/receipts.py), kept so that the back
+    office can verify receipts without the public site. Its secret half never leaves the public
+    site's receipt keyring."""
+
+    fingerprint = models.CharField(max_length=40, unique=True)
+    public_key = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"receipt key {self.fingerprint}"

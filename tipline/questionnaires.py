@@ -8,11 +8,17 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tipline.indicator_fields import Indicator, indicator_field
 from tipline.models import Desk, Question
 
 TEXT_MAX_CHARS = 1000
 # A field every questionnaire ends with; not a Question, so admins cannot remove it by mistake.
 REWARD_CONTACT = "reward_contact"
+# A field no person sees or reaches (hidden by CSS, out of the tab order, hidden from assistive
+# technology) but that bots filling in every input fill too. A tip with it filled in is kept,
+# marked as suspected spam: a browser's autofill might fill it for a person. Its name matches
+# nothing browsers autofill. Reserved in models.RESERVED_KEYS.
+HONEYPOT = "leave_empty"
 # The questions every new desk starts with (admins may change them afterwards).
 BASIC_QUESTIONS = [
     {
@@ -79,6 +85,8 @@ def _field_for(question: Question, language: str) -> forms.Field:
         "error_messages": {"required": REQUIRED_MESSAGE},
     }
     kind = question.kind
+    if question.is_indicator:
+        return indicator_field(kind, **common)
     if kind == Question.Kind.TEXT:
         return forms.CharField(
             max_length=TEXT_MAX_CHARS, widget=forms.TextInput(attrs={"dir": "auto"}), **common
@@ -128,6 +136,11 @@ class QuestionnaireForm(forms.Form):
             max_length=TEXT_MAX_CHARS,
             widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         )
+        self.fields[HONEYPOT] = forms.CharField(
+            label=_("Leave this field empty"),
+            required=False,
+            widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+        )
         for question in questions:
             if question.kind != Question.Kind.FILE:
                 self.fields[question.key] = _field_for(question, language)
@@ -143,6 +156,11 @@ class QuestionnaireForm(forms.Form):
                 self.add_error(name, _("This date is in the future."))
         return data
 
+    @property
+    def filled_by_a_bot(self) -> bool:
+        """True when the honeypot has a value: only something filling in every input does that."""
+        return bool(self.data.get(HONEYPOT))
+
     def answers(self) -> list[dict]:
         """The answers as they go into the envelope: English label for reviewers, raw value."""
         result = []
@@ -154,15 +172,14 @@ class QuestionnaireForm(forms.Form):
                 value = value.isoformat()
             if value in (None, "", []):
                 continue
-            result.append(
-                {
-                    "key": question.key,
-                    "kind": question.kind,
-                    "label": question.label("en"),
-                    "value": value,
-                    "display": _display(question, value),
-                }
-            )
+            answer = {"key": question.key, "kind": question.kind, "label": question.label("en")}
+            if isinstance(value, Indicator):
+                # The canonical form is the answer; the network or service goes along with it.
+                answer |= {"value": value.value, "display": value.display()}
+                answer["indicator"] = value.as_answer()
+            else:
+                answer |= {"value": value, "display": _display(question, value)}
+            result.append(answer)
         return result
 
 

@@ -325,6 +325,12 @@ if INVITATION_HOURS < 1:
 # hopeless anyway; this bounds the Argon2 work an attacker can make the server do, without
 # keeping anything about who asks.
 CHECKINS_PER_MINUTE = envint("TIPLINE_CHECKINS_PER_MINUTE", 120)
+# New tips accepted per minute for the whole site, and for each desk; follow-ups have a budget of
+# their own. Every POST is counted, before its body is read: refused requests cost no Argon2 or
+# gpg work and leave nothing behind, and only a count per window is kept (tipline/throttle.py).
+TIPS_PER_MINUTE = envlimit("TIPLINE_TIPS_PER_MINUTE", 120)
+TIPS_PER_DESK_PER_MINUTE = envlimit("TIPLINE_TIPS_PER_DESK_PER_MINUTE", 60)
+FOLLOWUPS_PER_MINUTE = envlimit("TIPLINE_FOLLOWUPS_PER_MINUTE", 120)
 # TLS terminates at the reverse proxy (clearnet) or at Tor (onion); neither forwards a client
 # address, and the redirect to HTTPS is the proxy's job. See docs/configuration.md.
 # W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.
@@ -391,6 +397,23 @@ if PUBLIC:
     CODENAME_PEPPER = env("TIPLINE_CODENAME_PEPPER") or read_or_create_secret(
         DATA_DIR / "secrets" / "codename-pepper"
     )
+
+# --- Receipts ----------------------------------------------------------------------------------
+# The public site's own GnuPG home for its signing-only receipt key (tipline/receipts.py): never
+# the home of the keys tips are encrypted to, which must hold no secret key (tipline.E002).
+RECEIPT_GNUPG_HOME = str(DATA_DIR / "gnupg" / "receipts") if PUBLIC else None
+
+# --- Indicators --------------------------------------------------------------------------------
+# The key of the keyed hashes (HMAC-SHA256) under which the back office correlates indicators
+# across tips (reviewers/correlation.py). The back office only: with it, anyone holding the
+# database could test whether a given address was reported. Back it up with the database (a new
+# key orphans every stored hash). The public site refuses to start with it (tipline.E006).
+INDICATOR_KEY = None
+if not PUBLIC:
+    INDICATOR_KEY = (
+        env("TIPLINE_INDICATOR_KEY")
+        or read_or_create_secret(DATA_DIR / "secrets" / "indicator-key")
+    ).encode()
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from tipline import codenames, crypto, reply_keys, storage
+from tipline import codenames, crypto, receipts, reply_keys, storage
 from tipline.models import Attachment, Desk, Message, Tip
 from tipline.uploads import EncryptedUpload
 
@@ -81,6 +81,7 @@ def submit_tip(
     keys: list[crypto.PublicKey],
     reward_contact: str = "",
     routing_answers: dict | None = None,
+    suspected_spam: bool = False,
 ) -> Receipt:
     """Store a tip and its already-encrypted files in one transaction; return the receipt.
 
@@ -107,6 +108,9 @@ def submit_tip(
                 reply_public_key=reply_key,
                 routing_answers=routing_answers or {},
                 has_files=bool(uploads),
+                reference=receipts.new_reference(),
+                suspected_spam=suspected_spam,
+                priority=Tip.Priority.LOW if suspected_spam else Tip.Priority.NORMAL,
             )
             _store_files(tip, uploads, committed)
             transaction.on_commit(lambda: enqueue_routing(tip.pk))

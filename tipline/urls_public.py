@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from tipline import views
+from tipline import receipt_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -12,9 +12,11 @@ urlpatterns = [
     path("tip/followup/", views.followup, name="followup"),
     path("tip/replies/<int:pk>/delete/", views.delete_reply, name="delete_reply"),
     path("tip/checkout/", views.checkout, name="checkout"),
+    path("tip/receipt/", receipt_views.download_receipt, name="download_receipt"),
     path("metadata.json", views.metadata, name="metadata"),
     path("health/", views.health_status, name="health"),
     path("organization-key.asc", views.organization_key, name="organization_key"),
+    path("receipt-key.asc", receipt_views.receipt_key, name="receipt_key"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -19,13 +19,14 @@ from tipline import (
     codenames,
     crypto,
     health,
+    receipt_views,
     reply_keys,
     throttle,
     tipster_session,
 )
 from tipline.crypto import CryptoError
 from tipline.forms import CheckinForm, FollowupForm
-from tipline.models import Desk, Message, Question, Tip
+from tipline.models import Desk, Message, Question, ReceiptKey, Tip
 from tipline.numerals import localize_digits
 from tipline.questionnaires import (
     REWARD_CONTACT,
@@ -62,12 +63,38 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     language = get_language() or settings.LANGUAGE_CODE
     if request.method != "POST":
         return _submit_page(request, desk, QuestionnaireForm(questions, language))
+    if not _tip_within_limits(desk):
+        return _too_busy(request)
     return _with_encrypted_uploads(
         request,
         desk,
         {q.key for q in file_questions(questions)},
         lambda keys, handler: _take_tip(request, desk, questions, language, keys, handler),
     )
+
+
+def _tip_within_limits(desk: Desk) -> bool:
+    """Count this tip against its desk's budget, then the site's, before its body is read.
+
+    The desk comes first: a flood aimed at one desk is refused there without using up the
+    budget the other desks share.
+    """
+    if not throttle.allow(f"tips:desk:{desk.pk}", settings.TIPS_PER_DESK_PER_MINUTE):
+        return False
+    return throttle.allow("tips", settings.TIPS_PER_MINUTE)
+
+
+def _too_busy(request: HttpRequest) -> HttpResponse:
+    response = _error(
+        request,
+        429,
+        _(
+            "The tip line is very busy right now, so nothing was sent. Please try "
+            "again in a few minutes."
+        ),
+    )
+    response["Retry-After"] = "60"
+    return response
 
 
 def _with_encrypted_uploads(
@@ -129,6 +156,8 @@ def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse
             keys,
             reward_contact=form.cleaned_data[REWARD_CONTACT],
             routing_answers=routing_answers(form),
+            # Kept all the same: a person's browser may have filled it in. Never lose a tip.
+            suspected_spam=form.filled_by_a_bot,
         )
     except CryptoError:
         return _error(
@@ -139,7 +168,7 @@ def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse
                 "kept. Please try again in a few minutes."
             ),
         )
-    return render(request, "tipline/receipt.html", {"desk": desk, "codename": receipt.codename})
+    return receipt_views.receipt_page(request, desk, receipt)
 
 
 def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, status: int = 200):
@@ -233,6 +262,9 @@ def _status_page(request: HttpRequest, form: FollowupForm, status: int = 200) ->
 @require_POST
 @tipster_session.tipster_required
 def followup(request: HttpRequest) -> HttpResponse:
+    # A budget apart from new tips: a flood of either does not silence the other.
+    if not throttle.allow("followups", settings.FOLLOWUPS_PER_MINUTE):
+        return _too_busy(request)
     return _with_encrypted_uploads(
         request,
         request.tip.desk,
@@ -318,6 +350,13 @@ def metadata(request: HttpRequest) -> HttpResponse:
             if organization_key
             else None
         ),
+        # Receipts are signed with this key's latest entry (tipline/receipts.py).
+        "receipt_keys": [
+            {"fingerprint": fingerprint, "url": "/receipt-key.asc"}
+            for fingerprint in ReceiptKey.objects.order_by("-created_at").values_list(
+                "fingerprint", flat=True
+            )[:1]
+        ],
         "desks": [
             {
                 "slug": desk.slug,

@@ -263,6 +263,15 @@ ROUTES: dict[str, Route] = {
         DESK, {"POST": (302,)}, tip_pk, data=lambda w, me: {"action": "remove"}, changes=True
     ),
     "reviewers:audit": Route(AUDITOR, {"GET": (200,)}),
+    # Names only tips of the visitor's own desks (tests/reviewers/test_correlation.py).
+    "reviewers:indicators": Route(
+        REVIEWER, {"GET": (200,)}, query=lambda w: {"kind": "email", "value": "a@example.org"}
+    ),
+    "reviewers:link_shared": Route(DESK, {"POST": (302,)}, tip_pk),
+    # Names a matched tip only to its desk (tests/tipline/test_receipts.py).
+    "reviewers:receipt_verify": Route(
+        REVIEWER, {"GET": (200,), "POST": (200,)}, data=lambda w, me: {"receipt": "not one"}
+    ),
     "reviewers:stats": Route(REVIEWER, {"GET": (200,)}, shows=lambda w: w.desk.name),
     "reviewers:away": Route(REVIEWER, {"POST": (302,)}),
     "reviewers:notifications": Route(REVIEWER, {"POST": (302,)}),

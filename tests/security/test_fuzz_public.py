@@ -72,8 +72,10 @@ EXAMPLES = {
     "metadata": 400,
     "health": 300,
     "organization_key": 300,
+    "download_receipt": 200,
+    "receipt_key": 100,
     "set_language": 800,
-    "unrouted": 1000,  # paths the URLconf does not route
+    "unrouted": 800,  # paths the URLconf does not route
 }
 MINIMUM_TOTAL = 10_000
 RAN: dict[str, int] = {}  # examples run, accepted (a receipt or a sent follow-up), files stored
@@ -584,6 +586,10 @@ def attacks(site: Site) -> dict[str, Callable[[], st.SearchStrategy[Hostile]]]:
         "metadata": lambda: requests_to(bent("/metadata.json"), ["GET"]),
         "health": lambda: requests_to(bent("/health/"), ["GET"]),
         "organization_key": lambda: requests_to(bent("/organization-key.asc"), ["GET"]),
+        "download_receipt": lambda: requests_to(
+            bent("/tip/receipt/"), ["GET"], sessions=mostly_tipster
+        ),
+        "receipt_key": lambda: requests_to(bent("/receipt-key.asc"), ["GET"]),
         "set_language": lambda: mostly(
             requests_to(
                 bent("/i18n/setlang/"), ["POST", "GET"], tuple(language), language, (), anyone
@@ -633,8 +639,14 @@ def check_answer(site: Site, route: str, answer: Answer) -> None:
     elif content_type == "application/json":
         assert route in ("metadata", "health") and status == 200, (route, status)
         json.loads(answer.body)
+    elif content_type == "application/pgp-keys" and route == "receipt_key":
+        body = answer.body.decode()
+        assert "BEGIN PGP PUBLIC KEY BLOCK" in body and "PRIVATE" not in body
     elif content_type == "application/pgp-keys":
         assert answer.body.decode() == site.organization_key
+    elif content_type == "text/plain; charset=utf-8":
+        assert route == "download_receipt" and status == 200, (route, status)
+        assert answer.body.startswith(b"-----BEGIN PGP SIGNED MESSAGE-----")
     else:
         raise AssertionError(f"unexpected response {status} {content_type}: {answer.body[:200]!r}")
 

@@ -342,6 +342,7 @@ def visit_as_tipster(client: Client, alice, settings) -> str:
     followup = {**form, "message": "more"}
     assert client.post("/tip/followup/", followup).status_code == 302
     assert client.get("/tip/").status_code == 200  # "your message was sent"
+    assert client.get("/tip/receipt/").status_code == 200  # the signed receipt, a download
     assert client.post("/tip/followup/", {**form, "message": ""}).status_code == 400
     with mock.patch.object(settings, "MAX_FILES", 1):
         too_many = {**followup, "attachment": files("a.txt", "b.txt")}
@@ -364,6 +365,8 @@ def visit_as_stranger(client: Client, codename: str, alice, settings, monkeypatc
     assert client.post("/metadata.json", {"csrfmiddlewaretoken": token}).status_code == 405
     assert client.get("/health/").status_code in (200, 503)
     assert client.get("/organization-key.asc").status_code == 404
+    assert client.get("/receipt-key.asc").status_code == 200  # the tipster's tip made one
+    assert client.get("/tip/receipt/").status_code == 302  # no session: to the check-in
     key_file = Path(settings.DATA_DIR) / f"header-test-{os.getpid()}.asc"
     key_file.write_text(alice.key.armored)
     try:

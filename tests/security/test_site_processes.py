@@ -22,7 +22,11 @@ import reviewers.wsgi
 from django.conf import settings
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-print(json.dumps({"pepper": settings.CODENAME_PEPPER, "secret_key": settings.SECRET_KEY}))
+print(json.dumps({
+    "pepper": settings.CODENAME_PEPPER,
+    "secret_key": settings.SECRET_KEY,
+    "indicator_key": settings.INDICATOR_KEY.decode(),
+}))
 """
 
 PUBLIC_PROBE = r"""
@@ -38,6 +42,7 @@ print(json.dumps({
     "reviewers_modules": sorted(m for m in sys.modules if m.split(".")[0] == "reviewers"),
     "pepper": settings.CODENAME_PEPPER,
     "secret_key": settings.SECRET_KEY,
+    "indicator_key": settings.INDICATOR_KEY,
     "idle_seconds": settings.SESSION_COOKIE_AGE,
     "save_every_request": settings.SESSION_SAVE_EVERY_REQUEST,
 }))
@@ -89,6 +94,16 @@ def test_the_public_process_imports_no_back_office_code_but_its_models(sites):
 def test_only_the_public_process_holds_the_codename_pepper(sites):
     assert sites["public"]["pepper"] == PEPPER
     assert sites["backoffice"]["pepper"] is None
+
+
+def test_only_the_back_office_holds_the_indicator_key(sites):
+    """The key of the indicator hashes (reviewers/correlation.py): with it, a copy of the
+    database would answer "was this address reported?"."""
+    key_file = sites["data_dir"] / "secrets" / "indicator-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert sites["backoffice"]["indicator_key"] == key_file.read_text().strip()
+    assert len(sites["backoffice"]["indicator_key"]) >= 50
+    assert sites["public"]["indicator_key"] is None
 
 
 def test_each_site_creates_and_reads_its_own_secret_key(sites):

@@ -86,6 +86,16 @@ def test_the_public_site_refuses_to_start_knowing_where_reviewer_keys_live(data_
     assert_refused(load_wsgi("public", env), "tipline.E003")
 
 
+@pytest.mark.parametrize("variable", ["TIPLINE_INDICATOR_KEY", "TIPLINE_INDICATOR_KEY_FILE"])
+def test_the_public_site_refuses_to_start_with_the_indicator_key(data_dir, variable):
+    key_file = data_dir / "indicator-key"
+    key_file.write_text("an indicator key given to the wrong site")
+    value = str(key_file) if variable.endswith("_FILE") else key_file.read_text()
+    env = environment(data_dir, **{variable: value})
+    assert_refused(load_wsgi("public", env), "tipline.E006")
+    assert load_wsgi("backoffice", env).returncode == 0
+
+
 @pytest.mark.parametrize("content", [None, "not a key"], ids=["missing", "not-a-key"])
 def test_it_refuses_to_start_with_an_unreadable_organization_key(data_dir, content):
     path = data_dir / "organization.asc"
