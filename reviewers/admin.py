@@ -106,8 +106,8 @@ class RoutingRuleAdmin(AuditedModelAdmin):
 
 @admin.register(ReviewerProfile, site=admin_site)
 class ReviewerProfileAdmin(AuditedModelAdmin):
-    list_display = ["user", "languages", "is_away", "require_passkey"]
-    fields = ["user", "languages", "is_away", "require_passkey"]
+    list_display = ["user", "languages", "is_away", "require_passkey", "is_reward_officer"]
+    fields = ["user", "languages", "is_away", "require_passkey", "is_reward_officer"]
 
 
 # Registered on admin_site when this module is imported, and only then (back office only).

@@ -21,6 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from reviewers import rewards
 from reviewers.cases import OpenedCase
 from reviewers.tips import open_notes, open_thread, open_tip, reviewer_fingerprint
 from tipline import crypto, storage
@@ -137,7 +138,12 @@ def plan_export(user, opened: OpenedCase, passphrase: str, include_contact: bool
             ],
         }
         if include_contact:
-            document["reward_contact"] = tip_opened.reward_contact
+            # Only what the exporter may read: a legacy contact in the desk's envelope, or the
+            # reward compartment's when it is encrypted to them (reviewers/rewards.py).
+            contact = tip_opened.reward_contact
+            if not contact and rewards.can_read(user, tip):
+                contact = rewards.read_contact(user, tip, passphrase)
+            document["reward_contact"] = contact
         documents.append((f"{base}/tip.json", _json(document)))
     return ExportPlan(documents=documents, files=files, tip_ids=[tip.pk for tip in tips])
 

@@ -240,3 +240,24 @@ class IndicatorHash(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} indicator of tip {self.tip_id}"
+
+
+class RewardAccessRequest(models.Model):
+    """A reviewer of a tip's desk asks to read the tipster's reward contact; a reward officer
+    decides (reviewers/rewards.py). ``approved`` is None until then."""
+
+    tip = models.ForeignKey(
+        "tipline.Tip", on_delete=models.CASCADE, related_name="reward_access_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    approved = models.BooleanField(null=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"reward access to tip {self.tip_id} for {self.requested_by_id}"

@@ -150,6 +150,24 @@ def add_to_desk(username: str, desk_slug: str) -> None:
         log_action(None, "desk.member_add", reviewer=user.pk, desk=desk.slug)
 
 
+def set_reward_officer(username: str, officer: bool = True) -> bool:
+    """Make a reviewer a reward officer (or no longer one); True if that changed anything.
+
+    An officer reads the reward contacts encrypted to their key from now on; contacts given
+    before stay encrypted to the officers of that time (reviewers/rewards.py). Audited.
+    """
+    user = _reviewer(username)
+    if officer and not hasattr(user, "reviewer_key"):
+        raise ProvisioningError("this user has no key to encrypt reward contacts to")
+    profile, _ = ReviewerProfile.objects.get_or_create(user=user)
+    if profile.is_reward_officer == officer:
+        return False
+    profile.is_reward_officer = officer
+    profile.save(update_fields=["is_reward_officer"])
+    log_action(None, "reward.officer_add" if officer else "reward.officer_remove", reviewer=user.pk)
+    return True
+
+
 def _reviewer(username: str):
     user = get_user_model().objects.filter(username=username).first()
     if user is None:

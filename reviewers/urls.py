@@ -10,6 +10,7 @@ from reviewers import (
     key_views,
     passkeys,
     receipt_views,
+    reward_views,
     stats_views,
     views,
 )
@@ -74,6 +75,9 @@ routes = [
     path("audit/", views.audit_log, name="audit"),
     path("indicators/", correlation_views.lookup, name="indicators"),
     path("receipts/verify/", receipt_views.verify, name="receipt_verify"),
+    path("rewards/", reward_views.overview, name="rewards"),
+    path("rewards/requests/<int:pk>/", reward_views.decide, name="reward_decide"),
+    path("tips/<int:pk>/reward/request/", reward_views.request_access, name="reward_request"),
     path("tips/<int:pk>/link-shared/", correlation_views.link_shared, name="link_shared"),
     path("stats/", stats_views.dashboard, name="stats"),
     path("me/away/", views.toggle_away, name="away"),

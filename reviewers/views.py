@@ -24,6 +24,7 @@ from reviewers import (
     passkeys,
     reading_copy,
     reencrypt,
+    rewards,
     session_expiry,
     triage,
     unlock,
@@ -42,7 +43,7 @@ from reviewers.forms import (
     TriageForm,
     UnlockForm,
 )
-from reviewers.models import Case, CaseTip
+from reviewers.models import Case, CaseTip, RewardAccessRequest
 from reviewers.tips import (
     add_note,
     open_attachment,
@@ -174,6 +175,15 @@ def _tip_page(
             reader.keep()
     except BadPassphraseError:
         return redirect("reviewers:unlock")
+    reward = {
+        "exists": bool(tip.reward_envelope),
+        "contact": None,
+        "pending": RewardAccessRequest.objects.filter(
+            tip=tip, requested_by=request.user, approved=None
+        ).exists(),
+    }
+    if reward["exists"] and request.key_passphrase and rewards.can_read(request.user, tip):
+        reward["contact"] = rewards.read_contact(request.user, tip, request.key_passphrase)
     shared = []
     if readable:
         found = correlation.indicators_in(
@@ -199,6 +209,7 @@ def _tip_page(
         "desk_cases": Case.objects.filter(desk_id=tip.desk_id).exclude(status="closed")[:100],
         "move_desks": Desk.objects.filter(is_active=True).exclude(pk=tip.desk_id),
         "offline_parts": _offline_parts(request.user, tip, thread, notes) if opened.offline else [],
+        "reward": reward,
         "indicators": found,
         "shared": shared,
         "shared_tips": sorted({t.pk for s in shared for t in s.tips}),

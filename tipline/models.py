@@ -343,6 +343,10 @@ class Tip(models.Model):
     reference = models.CharField(max_length=17, unique=True, null=True, blank=True)
     # The anti-spam field no person sees was filled in: kept, at low priority, and marked.
     suspected_spam = models.BooleanField(default=False, db_default=False)
+    # The tipster's contact for the reward process, encrypted to the reward officers' keys only
+    # (and to reviewers they gave access to): reviewers/rewards.py. Never in the desk's envelope.
+    reward_envelope = models.BinaryField(null=True, blank=True)
+    reward_recipients = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -392,6 +396,12 @@ class ReviewerProfile(models.Model):
         db_default=False,
         help_text="Sign in with a passkey or security key only, not an authenticator code "
         "(until one is registered, the reviewer can do nothing but register it).",
+    )
+    is_reward_officer = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Reads the contact details tipsters give for the reward process (encrypted to "
+        "reward officers only) and decides which reviewers may read them. Grants no tip.",
     )
 
     def __str__(self) -> str:

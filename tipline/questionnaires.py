@@ -121,21 +121,26 @@ def _field_for(question: Question, language: str) -> forms.Field:
 class QuestionnaireForm(forms.Form):
     """The non-file questions of a desk, labelled in the tipster's language."""
 
-    def __init__(self, questions: list[Question], language: str, *args, **kwargs) -> None:
+    def __init__(
+        self, questions: list[Question], language: str, *args, reward: bool = True, **kwargs
+    ) -> None:
+        """``reward``: whether to ask for a contact for the reward process, which only makes
+        sense when there is a reward officer to encrypt it to."""
         super().__init__(*args, **kwargs)
         self.questions = questions
         self.language = language
-        self.fields[REWARD_CONTACT] = forms.CharField(
-            label=_("How can we contact you about a reward? (optional)"),
-            help_text=_(
-                "Only if you want to be considered for a reward. Use a contact made only "
-                "for this, such as a new e-mail address. It is encrypted like your tip, "
-                "and you can also give it later."
-            ),
-            required=False,
-            max_length=TEXT_MAX_CHARS,
-            widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
-        )
+        if reward:
+            self.fields[REWARD_CONTACT] = forms.CharField(
+                label=_("How can we contact you about a reward? (optional)"),
+                help_text=_(
+                    "Only if you want to be considered for a reward. Use a contact made only "
+                    "for this, such as a new e-mail address. It is encrypted like your tip, "
+                    "and you can also give it later."
+                ),
+                required=False,
+                max_length=TEXT_MAX_CHARS,
+                widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+            )
         self.fields[HONEYPOT] = forms.CharField(
             label=_("Leave this field empty"),
             required=False,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from tipline import codenames, crypto, receipts, reply_keys, storage
-from tipline.models import Attachment, Desk, Message, Tip
+from tipline.models import Attachment, Desk, Message, ReviewerKey, Tip
 from tipline.uploads import EncryptedUpload
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,20 @@ def _attachments(uploads: list[EncryptedUpload]) -> list[dict]:
     ]
 
 
+def reward_keys() -> list[crypto.PublicKey]:
+    """Public keys of the active reward officers: the only keys a reward contact is encrypted
+    to (reviewers/rewards.py)."""
+    keys = ReviewerKey.objects.filter(
+        user__is_active=True, user__reviewer_profile__is_reward_officer=True
+    ).order_by("fingerprint")
+    return [crypto.PublicKey(k.fingerprint, k.public_key) for k in keys]
+
+
 def build_envelope(
     desk: Desk,
     answers: list[dict],
     uploads: list[EncryptedUpload],
     language: str,
-    reward_contact: str = "",
 ) -> bytes:
     """The plaintext document that is encrypted as a whole: everything the tipster wrote.
 
@@ -53,7 +61,6 @@ def build_envelope(
         "language": language,
         "answers": answers,
         "attachments": _attachments(uploads),
-        "reward_contact": reward_contact,
     }
     return json.dumps(document, ensure_ascii=False).encode()
 
@@ -91,9 +98,19 @@ def submit_tip(
     """
     if not keys:
         raise crypto.NoRecipientsError("desk has no reviewers")
-    envelope = crypto.encrypt_bytes(
-        build_envelope(desk, answers, uploads, language, reward_contact), keys
-    )
+    envelope = crypto.encrypt_bytes(build_envelope(desk, answers, uploads, language), keys)
+    reward_envelope, reward_recipients = None, None
+    if reward_contact:
+        # The reward officers' compartment, never the desk's (reviewers/rewards.py). The form
+        # asks for a contact only when there is an officer to encrypt it to.
+        officers = reward_keys()
+        if not officers:
+            raise crypto.NoRecipientsError("no reward officer to encrypt the contact to")
+        document = {"version": 1, "kind": "reward_contact", "reward_contact": reward_contact}
+        reward_envelope = crypto.encrypt_bytes(
+            json.dumps(document, ensure_ascii=False).encode(), officers
+        )
+        reward_recipients = [key.fingerprint for key in officers]
     codename = codenames.generate()
     reply_key = reply_keys.public_key(reply_keys.derive_private_key(codename))
     committed: list[str] = []
@@ -111,6 +128,8 @@ def submit_tip(
                 reference=receipts.new_reference(),
                 suspected_spam=suspected_spam,
                 priority=Tip.Priority.LOW if suspected_spam else Tip.Priority.NORMAL,
+                reward_envelope=reward_envelope,
+                reward_recipients=reward_recipients,
             )
             _store_files(tip, uploads, committed)
             transaction.on_commit(lambda: enqueue_routing(tip.pk))

@@ -35,7 +35,7 @@ from tipline.questionnaires import (
     file_questions,
     routing_answers,
 )
-from tipline.submissions import submit_followup, submit_tip
+from tipline.submissions import reward_keys, submit_followup, submit_tip
 from tipline.uploads import EncryptingUploadHandler
 
 
@@ -62,7 +62,9 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     questions = active_questions(desk)
     language = get_language() or settings.LANGUAGE_CODE
     if request.method != "POST":
-        return _submit_page(request, desk, QuestionnaireForm(questions, language))
+        return _submit_page(
+            request, desk, QuestionnaireForm(questions, language, reward=bool(reward_keys()))
+        )
     if not _tip_within_limits(desk):
         return _too_busy(request)
     return _with_encrypted_uploads(
@@ -131,7 +133,7 @@ def _with_encrypted_uploads(
 
 @csrf_protect
 def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse:
-    form = QuestionnaireForm(questions, language, request.POST)
+    form = QuestionnaireForm(questions, language, request.POST, reward=bool(reward_keys()))
     upload_error = _upload_error(request, handler)
     if upload_error:
         return upload_error
@@ -154,7 +156,7 @@ def _take_tip(request, desk, questions, language, keys, handler) -> HttpResponse
             uploads,
             language,
             keys,
-            reward_contact=form.cleaned_data[REWARD_CONTACT],
+            reward_contact=form.cleaned_data.get(REWARD_CONTACT, ""),
             routing_answers=routing_answers(form),
             # Kept all the same: a person's browser may have filled it in. Never lose a tip.
             suspected_spam=form.filled_by_a_bot,
@@ -191,7 +193,7 @@ def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, stat
         "desk_description": desk.localized_description(language),
         "form": form,
         "items": items,
-        "reward_contact": form[REWARD_CONTACT],
+        "reward_contact": form[REWARD_CONTACT] if REWARD_CONTACT in form.fields else None,
         "max_attachment_mb": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "max_files": settings.MAX_FILES,
     }

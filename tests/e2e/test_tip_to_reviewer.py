@@ -86,11 +86,13 @@ def test_a_tip_travels_from_tipster_to_reviewer_and_leaves_no_plaintext(stack, t
     recorder = RedisRecorder(stack.redis_port, stack.root / "redis-monitor.log")
     time.sleep(0.3)
 
-    # The tipster, JavaScript off: a form, a file, a receipt.
+    # The tipster, JavaScript off: a form, a file, a receipt. With a reward officer to encrypt
+    # it to, the form asks for a contact for the reward process.
+    stack.manage("rewardofficer", "alice")
     tipster = requests.Session()
     tipster.headers.update(identity)
     page = tipster.get(stack.public_url("/submit/demo/"), timeout=10)
-    assert page.status_code == 200
+    assert page.status_code == 200 and 'name="reward_contact"' in page.text
     receipt = tipster.post(
         stack.public_url("/submit/demo/"),
         data={

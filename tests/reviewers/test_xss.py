@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import PASSWORD, switch_site
-from tipline.models import Question, Tip
+from tipline.models import Question, ReviewerProfile, Tip
 
 PAYLOADS = [
     '<script>alert("x")</script>',
@@ -23,6 +23,8 @@ def test_every_field_a_tipster_controls_is_inert_for_reviewers(
 ):
     alice = make_reviewer("alice", desks=[desk], key="alice")
     Question.objects.filter(desk=desk, key="how_known").update(is_routing=True)
+    # A reward officer, so that the form takes a reward contact (shown to officers only).
+    ReviewerProfile.objects.update_or_create(user=alice.user, defaults={"is_reward_officer": True})
     upload = io.BytesIO(b"file")
     upload.name = f"{payload}.txt"
     tipster = Client()

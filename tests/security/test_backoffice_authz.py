@@ -61,6 +61,9 @@ DESK = "desk"  # an object of one desk (tip, file, note, case): that desk's revi
 REVIEWER = "reviewer"  # any reviewer with TOTP: own settings, and lists of their own desks
 AUDITOR = "auditor"  # staff holding a permission (the audit trail): shows no tip content
 ADMIN = "admin"  # the admin site: staff with TOTP; desks and questionnaires, never tips
+# Reward officers only (reviewers/rewards.py). No visitor here is one, not even the superuser:
+# staff status grants nothing (tests/reviewers/test_rewards.py covers the officer's side).
+OFFICER = "officer"
 
 VISITORS = ("anonymous", "password_only", "other_desk", "off_desk_admin", "desk_reviewer")
 
@@ -71,6 +74,7 @@ MATRIX = {
     REVIEWER: ("login", "login", "ok", "ok", "ok"),
     AUDITOR: ("login", "login", "refused", "ok", "refused"),
     ADMIN: ("login", "login", "login", "ok", "login"),
+    OFFICER: ("login", "login", "refused", "refused", "refused"),
 }
 LOGIN_PAGES = ("/login/", "/admin/login/")
 
@@ -268,6 +272,11 @@ ROUTES: dict[str, Route] = {
         REVIEWER, {"GET": (200,)}, query=lambda w: {"kind": "email", "value": "a@example.org"}
     ),
     "reviewers:link_shared": Route(DESK, {"POST": (302,)}, tip_pk),
+    "reviewers:reward_request": Route(DESK, {"POST": (302,)}, tip_pk),
+    "reviewers:rewards": Route(OFFICER, {"GET": (200,)}),
+    "reviewers:reward_decide": Route(
+        OFFICER, {"POST": (302,)}, lambda w: {"pk": 1}, data=lambda w, me: {"decision": "refuse"}
+    ),
     # Names a matched tip only to its desk (tests/tipline/test_receipts.py).
     "reviewers:receipt_verify": Route(
         REVIEWER, {"GET": (200,), "POST": (200,)}, data=lambda w, me: {"receipt": "not one"}

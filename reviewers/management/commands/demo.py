@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reviewers.provisioning import create_desk, create_reviewer
+from reviewers.provisioning import create_desk, create_reviewer, set_reward_officer
 from tipline import codenames
 
 USERNAME = "demo"
@@ -41,6 +41,8 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             passphrase = " ".join(secrets.choice(codenames.word_list()) for _ in range(5))
             reviewer = create_reviewer(USERNAME, password, passphrase, ["demo"])
+            # Also the reward officer, so that the demo questionnaire asks for a reward contact.
+            set_reward_officer(USERNAME)
             text = (
                 "Demo reviewer for the local back office (http://127.0.0.1:8001/)\n"
                 f"username:        {USERNAME}\n"
