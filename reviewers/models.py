@@ -261,3 +261,37 @@ class RewardAccessRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reward access to tip {self.tip_id} for {self.requested_by_id}"
+
+
+class WatchList(models.Model):
+    """A list of indicators to watch for, such as the crypto addresses of a sanctions list,
+    imported by an admin (reviewers/watchlists.py). Its entries are kept as keyed hashes only."""
+
+    name = models.CharField(max_length=200, unique=True)
+    source = models.CharField(max_length=500, blank=True, help_text="Where the list came from.")
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WatchListEntry(models.Model):
+    """One indicator of a watch list: its kind, its HMAC digest (as IndicatorHash.digest) and
+    the list's own label for it (public information, e.g. the name of a sanctioned entity)."""
+
+    watch_list = models.ForeignKey(WatchList, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=20)
+    digest = models.BinaryField(max_length=32)
+    label = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["watch_list", "digest"], name="one_entry_per_digest")
+        ]
+        indexes = [models.Index(fields=["digest"], name="watch_entry_digest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} entry of {self.watch_list_id}"

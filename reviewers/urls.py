@@ -13,6 +13,7 @@ from reviewers import (
     reward_views,
     stats_views,
     views,
+    watchlist_views,
 )
 from reviewers.admin import admin_site
 from tipline.views import health_status
@@ -74,6 +75,7 @@ routes = [
     path("tips/<int:pk>/case/", case_views.tip_case, name="tip_case"),
     path("audit/", views.audit_log, name="audit"),
     path("indicators/", correlation_views.lookup, name="indicators"),
+    path("watchlists/", watchlist_views.watch_lists, name="watchlists"),
     path("receipts/verify/", receipt_views.verify, name="receipt_verify"),
     path("rewards/", reward_views.overview, name="rewards"),
     path("rewards/requests/<int:pk>/", reward_views.decide, name="reward_decide"),

@@ -28,6 +28,7 @@ from reviewers import (
     session_expiry,
     triage,
     unlock,
+    watchlists,
 )
 from reviewers.access import (
     key_unlocked_required,
@@ -191,6 +192,7 @@ def _tip_page(
             [e["text"] for e in thread if e["readable"] and e["message"].author == "tipster"],
         )
         correlation.record(tip, found)
+        watchlists.check_tip(request.user, tip)
         shared = correlation.shared_with_others(request.user, tip, found)
     else:
         found = []
@@ -211,6 +213,7 @@ def _tip_page(
         "offline_parts": _offline_parts(request.user, tip, thread, notes) if opened.offline else [],
         "reward": reward,
         "indicators": found,
+        "watch_hits": watchlists.hits_for(tip) if readable else [],
         "shared": shared,
         "shared_tips": sorted({t.pk for s in shared for t in s.tips}),
         "linkable": correlation.linkable_tips(request.user, tip),

@@ -347,6 +347,8 @@ class Tip(models.Model):
     # (and to reviewers they gave access to): reviewers/rewards.py. Never in the desk's envelope.
     reward_envelope = models.BinaryField(null=True, blank=True)
     reward_recipients = models.JSONField(null=True, blank=True)
+    # One of its indicators is on a watch list (reviewers/watchlists.py): shown, and prioritized.
+    watchlist_hit = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-received_at"]

@@ -273,6 +273,12 @@ ROUTES: dict[str, Route] = {
     ),
     "reviewers:link_shared": Route(DESK, {"POST": (302,)}, tip_pk),
     "reviewers:reward_request": Route(DESK, {"POST": (302,)}, tip_pk),
+    # Staff with the permission to add watch lists (tests/reviewers/test_watchlists.py).
+    "reviewers:watchlists": Route(
+        AUDITOR,
+        {"GET": (200,), "POST": (200,)},
+        data=lambda w, me: {"name": "authz list", "csv": "kind,value\n"},
+    ),
     "reviewers:rewards": Route(OFFICER, {"GET": (200,)}),
     "reviewers:reward_decide": Route(
         OFFICER, {"POST": (302,)}, lambda w: {"pk": 1}, data=lambda w, me: {"decision": "refuse"}
