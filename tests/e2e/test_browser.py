@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from django_otp.oath import totp
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.stack import (
     REVIEWER_PASSPHRASE,
@@ -28,7 +27,6 @@ from tests.e2e.stack import (
 )
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/lib/chromium/chromium"
 ARTIFACTS = Path(os.environ.get("TIPLINE_ARTIFACTS_DIR", ROOT / "test-artifacts"))
 # The screenshots README.md and docs/tour.md show, renewed by `make screenshots`.
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -70,26 +68,6 @@ TEXT = {
 def stack():
     with running_stack() as stack:
         yield stack
-
-
-@pytest.fixture(scope="module")
-def browser(stack):
-    os.environ["HOME"] = str(stack.root)  # chromium writes into $HOME even when headless
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def shoot(page, name: str) -> None:

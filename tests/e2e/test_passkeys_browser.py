@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.stack import REVIEWER_PASSWORD, running_stack, wait_for
-from tests.e2e.test_browser import browser  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.once]
 
@@ -23,7 +22,7 @@ def stack():
         yield stack
 
 
-def test_a_reviewer_registers_a_security_key_and_logs_in_with_it(stack, browser):  # noqa: F811
+def test_a_reviewer_registers_a_security_key_and_logs_in_with_it(stack, browser):
     origin = f"http://localhost:{stack.backoffice_port}"
     context = browser.new_context()
     problems = []

@@ -13,18 +13,15 @@ a screen reader and usable from the keyboard alone, in Debian's chromium.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.e2e.stack import ROOT, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.once]
-CHROMIUM = "/usr/lib/chromium/chromium"
 LANGUAGES = ["en", "ar", "es", "fa", "fr", "ko", "ru", "zh-hans"]
 DESKS = ["cyber", "crypto", "sanctions", "other", "demo"]
 WEIGHT_BUDGET = 60_000  # bytes on the wire per page, everything it loads included
@@ -46,19 +43,6 @@ def axe_script() -> str:
 def stack():
     with running_stack() as stack:
         yield stack
-
-
-@pytest.fixture(scope="module")
-def browser(stack):
-    os.environ["HOME"] = str(stack.root)  # chromium writes into $HOME even when headless
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-quic"],
-        )
-        yield browser
-        browser.close()
 
 
 def in_language(context, stack, language: str) -> None:

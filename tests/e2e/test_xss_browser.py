@@ -30,9 +30,9 @@ from tests.e2e.stack import REVIEWER_PASSWORD, wait_for
 from tipline.questionnaires import HONEYPOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.once]
-# The fixtures of the tipster's browser test: a stack of this module's own, and Debian's chromium.
+# The tipster's browser test's stack fixture, for a stack of this module's own; the browser is
+# tests/e2e/conftest.py's.
 stack = test_browser.stack
-browser = test_browser.browser
 PASSPHRASE = "audra's key passphrase"
 FILE_BODY = b'<!doctype html><script>alert("file");window.__pwned=1</script>'
 BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

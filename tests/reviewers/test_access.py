@@ -8,17 +8,19 @@ from tipline import crypto
 from tipline.models import AuditEvent, Tip
 
 
-def make_tip(desk, *keys, message="the tip canary-bo-31"):
+def make_tip(desk, *keys, message="the tip canary-bo-31", answers=None):
+    """A tip encrypted to ``keys``: one message answer, or the given ``answers``."""
     public = [crypto.PublicKey(k.fingerprint, k.armored) for k in keys]
-    answers = [
-        {
-            "key": "message",
-            "kind": "long_text",
-            "label": "What do you know?",
-            "value": message,
-            "display": message,
-        }
-    ]
+    if answers is None:
+        answers = [
+            {
+                "key": "message",
+                "kind": "long_text",
+                "label": "What do you know?",
+                "value": message,
+                "display": message,
+            }
+        ]
     body = json.dumps({"version": 2, "answers": answers, "attachments": [], "language": "en"})
     return Tip.objects.create(
         desk=desk,

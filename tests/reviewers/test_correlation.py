@@ -11,8 +11,9 @@ from django.core.management import call_command
 
 from reviewers import correlation
 from reviewers.models import IndicatorHash
+from tests.reviewers.test_access import make_tip
 from tipline import crypto
-from tipline.models import AuditEvent, Tip
+from tipline.models import AuditEvent
 
 SEGWIT = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
 EVM = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
@@ -23,14 +24,7 @@ def tip_with(desk, keys, *answers, text=None):
     answers = list(answers)
     if text is not None:
         answers.append({"key": "message", "kind": "long_text", "label": "Message", "value": text})
-    public = [crypto.PublicKey(k.fingerprint, k.armored) for k in keys]
-    body = json.dumps({"version": 2, "answers": answers, "attachments": [], "language": "en"})
-    return Tip.objects.create(
-        desk=desk,
-        codename_hash=f"{Tip.objects.count():064x}",
-        envelope=crypto.encrypt_bytes(body.encode(), public),
-        recipients=[k.fingerprint for k in keys],
-    )
+    return make_tip(desk, *keys, answers=answers)
 
 
 def typed(kind, value, **extra):

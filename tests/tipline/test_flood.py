@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tests.tipline.test_checkin_flood import database_text
 from tipline import codenames, uploads
 from tipline.models import Message, Question, ThrottleWindow, Tip
 from tipline.questionnaires import HONEYPOT
@@ -84,15 +84,6 @@ def routed(monkeypatch):
 
 def send_tip(slug: str = "cyber", client: Client | None = None, **data):
     return (client or Client()).post(f"/submit/{slug}/", {"message": "a tip", **data})
-
-
-def database_text() -> str:
-    parts = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            parts.extend(repr(row) for row in cursor.fetchall())
-    return "\n".join(parts)
 
 
 def test_it_refuses_tips_beyond_the_site_limit_in_the_tipsters_language(
