@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from reviewers import cases, correlation
 from reviewers.access import readable_tips, reviewer_required
@@ -67,11 +67,12 @@ class LookupForm(forms.Form):
 
 
 @reviewer_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def lookup(request: HttpRequest) -> HttpResponse:
     """The tips that mention an indicator the reviewer types in. The lookup is audited with its
-    kind and the number of tips found, never the indicator itself."""
-    form = LookupForm(request.GET or None)
+    kind and the number of tips found, never the indicator itself; it is sent by POST, so that
+    the value stays out of URLs (browser history, any proxy's log)."""
+    form = LookupForm(request.POST or None)
     tips, elsewhere = None, 0
     if form.is_bound and form.is_valid():
         kind = form.cleaned_data["kind"]

@@ -132,14 +132,14 @@ def test_a_reviewer_looks_up_an_indicator_and_the_audit_keeps_no_value(desk, ali
     tip = tip_with(desk, [alice.key], typed("crypto_address", EVM, chain="ethereum"))
     page(reader, tip)
     checksummed = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
-    response = reader.get("/indicators/", {"kind": "crypto_address", "value": checksummed})
+    response = reader.post("/indicators/", {"kind": "crypto_address", "value": checksummed})
     assert response.status_code == 200
     assert f'href="/tips/{tip.pk}/"' in response.content.decode()
     event = AuditEvent.objects.filter(action="indicator.lookup").get()
     assert EVM not in json.dumps(event.detail).lower()
     assert event.detail["found"] == 1
     # A mistyped value is explained, and nothing is looked up.
-    response = reader.get("/indicators/", {"kind": "crypto_address", "value": checksummed[:-1]})
+    response = reader.post("/indicators/", {"kind": "crypto_address", "value": checksummed[:-1]})
     assert response.status_code == 400
     assert AuditEvent.objects.filter(action="indicator.lookup").count() == 1
 

@@ -269,7 +269,9 @@ ROUTES: dict[str, Route] = {
     "reviewers:audit": Route(AUDITOR, {"GET": (200,)}),
     # Names only tips of the visitor's own desks (tests/reviewers/test_correlation.py).
     "reviewers:indicators": Route(
-        REVIEWER, {"GET": (200,)}, query=lambda w: {"kind": "email", "value": "a@example.org"}
+        REVIEWER,
+        {"GET": (200,), "POST": (200,)},
+        data=lambda w, me: {"kind": "email", "value": "a@example.org"},
     ),
     "reviewers:link_shared": Route(DESK, {"POST": (302,)}, tip_pk),
     "reviewers:reward_request": Route(DESK, {"POST": (302,)}, tip_pk),
