@@ -117,6 +117,8 @@ class InboxFilterForm(forms.Form):
             ("mine", "Assigned to me"),
             ("unassigned", "Unassigned"),
             ("waiting", "Waiting for tipster"),
+            ("spam", "Suspected spam, open"),
+            ("watchlist", "On a watch list"),
         ],
     )
     desk = forms.ChoiceField(required=False)

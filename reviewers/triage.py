@@ -102,7 +102,7 @@ def update_tip(
 
 @dataclass
 class InboxFilter:
-    view: str = "all"  # all, new, mine, unassigned, waiting
+    view: str = "all"  # all, new, mine, unassigned, waiting, spam, watchlist
     desk: str = ""
     status: str = ""
     tag: str = ""
@@ -141,6 +141,8 @@ UNLISTED_FIELDS = (  # what the inbox never shows
     "reply_public_key",
     "routing_answers",
     "codename_hash",
+    "reward_envelope",
+    "reward_recipients",
 )
 
 
@@ -175,6 +177,10 @@ def inbox(user, wanted: InboxFilter) -> QuerySet:
         tips = tips.filter(assignee__isnull=True)
     elif wanted.view == "waiting":
         tips = tips.filter(status=S.WAITING)
+    elif wanted.view == "spam":
+        tips = tips.filter(suspected_spam=True).exclude(status=S.CLOSED)
+    elif wanted.view == "watchlist":
+        tips = tips.filter(watchlist_hit=True)
     if wanted.desk:
         tips = tips.filter(desk__slug=wanted.desk)
     if wanted.status:
@@ -326,3 +332,26 @@ def inbox_page(
         previous_cursor=cursor_of(rows[0], order) if after and rows else None,
         first=not after,
     )
+
+
+def resolve_as_spam(user, tip_ids: list[int]) -> list[int]:
+    """Closes the listed suspected-spam tips of ``user``'s desks as spam, each change audited
+    like any triage; returns the ids closed. Other tips are left as they are: a tip not marked
+    as suspected spam is closed from its own page, after reading."""
+    closed = []
+    mine = readable_tips(user).filter(pk__in=tip_ids, suspected_spam=True)
+    for tip in mine.exclude(status=S.CLOSED).distinct():
+        try:
+            update_tip(
+                user,
+                tip,
+                status=S.CLOSED,
+                resolution=Tip.Resolution.SPAM,
+                priority=tip.priority,
+                tags=sorted(tip.tags.values_list("name", flat=True)),
+                assignee=tip.assignee,
+            )
+        except TriageError:
+            continue
+        closed.append(tip.pk)
+    return closed

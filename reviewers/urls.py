@@ -53,6 +53,7 @@ routes = [
     path("key/unlock/", views.unlock_key, name="unlock"),
     path("key/lock/", views.lock_key, name="lock"),
     path("tips/<int:pk>/", views.tip_detail, name="tip"),
+    path("tips/resolve-spam/", views.resolve_spam, name="resolve_spam"),
     path("tips/<int:pk>/reply/", views.reply, name="reply"),
     path("tips/<int:pk>/triage/", views.triage_tip, name="triage"),
     path("tips/<int:pk>/notes/", views.note, name="note"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.core.paginator import Paginator
@@ -111,8 +112,29 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()  # the filters, for the links to the pages either side
     query.pop("after", None)
     query.pop("before", None)
-    context = {"page": page, "form": form, "query": query.urlencode(), "bad_cursor": status == 400}
+    context = {
+        "page": page,
+        "form": form,
+        "query": query.urlencode(),
+        "bad_cursor": status == 400,
+        "spam_view": wanted.view == "spam",
+    }
     return render(request, "reviewers/inbox.html", context, status=status)
+
+
+@reviewer_required
+@require_POST
+def resolve_spam(request: HttpRequest) -> HttpResponse:
+    """Closes the tips selected in the suspected-spam view as spam (reviewers/triage.py)."""
+    wanted = []
+    for value in request.POST.getlist("tip")[: triage.PAGE_SIZE]:
+        if value.isdigit():
+            wanted.append(int(value))
+    closed = triage.resolve_as_spam(request.user, wanted)
+    messages.success(
+        request, f"Closed as spam: {len(closed)} tip{'s' if len(closed) != 1 else ''}."
+    )
+    return redirect(f"{reverse('reviewers:inbox')}?view=spam")
 
 
 @reviewer_required

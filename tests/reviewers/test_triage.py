@@ -212,3 +212,34 @@ def test_the_inbox_shows_each_tips_language(
     page = logged_in(alice).get("/").content.decode()
     assert "<th>Language</th>" in page
     assert "<td>fa</td>" in page and "<td>zh-hans</td>" in page
+
+
+def test_suspected_spam_is_listed_apart_and_closed_as_spam_in_one_step(
+    backoffice, desk, other_desk, make_reviewer, logged_in, tip_factory
+):
+    from tipline.models import AuditEvent, Tip
+
+    alice = make_reviewer("alice", desks=[desk], key="alice")
+    junk = [tip_factory(suspected_spam=True, priority=Tip.Priority.LOW) for _ in range(3)]
+    genuine = tip_factory()
+    theirs = tip_factory(desk=other_desk, suspected_spam=True)
+    client = logged_in(alice)
+    listed = client.get("/", {"view": "spam"}).content.decode()
+    assert all(f'value="{tip.pk}"' in listed for tip in junk)
+    assert f'href="/tips/{genuine.pk}/"' not in listed
+    # The genuine tip is above the junk when sorted by priority.
+    ordered = client.get("/", {"sort": "-priority"}).content.decode()
+    assert ordered.index(f'href="/tips/{genuine.pk}/"') < ordered.index(
+        f'href="/tips/{junk[0].pk}/"'
+    )
+    chosen = [junk[0].pk, junk[1].pk, theirs.pk, genuine.pk, genuine.pk + 1000]
+    response = client.post("/tips/resolve-spam/", {"tip": chosen})
+    assert response.status_code == 302
+    closed = Tip.objects.filter(status="closed", resolution="spam")
+    assert set(closed.values_list("pk", flat=True)) == {junk[0].pk, junk[1].pk}
+    theirs.refresh_from_db()
+    genuine.refresh_from_db()
+    assert theirs.status == "new"  # another desk's tip is not touched
+    assert genuine.status == "new"  # nor one not marked as suspected spam
+    assert AuditEvent.objects.filter(action="tip.status", tip_id=junk[0].pk).count() == 1
+    assert f'value="{junk[0].pk}"' not in client.get("/", {"view": "spam"}).content.decode()

@@ -275,6 +275,10 @@ ROUTES: dict[str, Route] = {
     ),
     "reviewers:link_shared": Route(DESK, {"POST": (302,)}, tip_pk),
     "reviewers:reward_request": Route(DESK, {"POST": (302,)}, tip_pk),
+    # Only suspected-spam tips of the visitor's own desks (tests/reviewers/test_triage.py).
+    "reviewers:resolve_spam": Route(
+        REVIEWER, {"POST": (302,)}, data=lambda w, me: {"tip": [w.tip.pk]}
+    ),
     # Staff with the permission to add watch lists (tests/reviewers/test_watchlists.py).
     "reviewers:watchlists": Route(
         AUDITOR,
