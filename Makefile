@@ -25,3 +25,4 @@ bench:
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/submit_throughput.py --seconds 20
 	.venv/bin/python bench/large_upload.py --size-mib 1024
 	.venv/bin/python bench/open_tip.py
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/spam_flood.py --junk 2000 --genuine 20
