@@ -132,10 +132,13 @@ def test_key_generation_never_asks_a_pinentry(gpg_dirs, monkeypatch, tmp_path):
     assert not calls.exists(), calls.read_text()
 
 
-def _throwaway_home(tmp_path):
+@pytest.fixture
+def throwaway_home(tmp_path):
+    """A GnuPG home for keys made with the gpg command; its agent is stopped afterwards."""
     home = tmp_path / "g"
     home.mkdir(mode=0o700)
-    return str(home)
+    yield str(home)
+    crypto.stop_agent(home)
 
 
 def _gpg_cli(home, *args):
@@ -146,8 +149,8 @@ def _gpg_cli(home, *args):
     ).stdout.decode()
 
 
-def test_it_accepts_an_encryption_capable_public_key_and_refuses_the_rest(gpg_dirs, tmp_path):
-    home = _throwaway_home(tmp_path)
+def test_it_accepts_an_encryption_capable_public_key_and_refuses_the_rest(gpg_dirs, throwaway_home):
+    home = throwaway_home
     _gpg_cli(home, "--quick-gen-key", "Offline <o@example.org>", "ed25519", "cert,sign", "0")
     fpr = next(
         line.split(":")[9]
