@@ -207,7 +207,7 @@ def _tip_page(
     }
     if reward["exists"] and request.key_passphrase and rewards.can_read(request.user, tip):
         reward["contact"] = rewards.read_contact(request.user, tip, request.key_passphrase)
-    shared = []
+    found, shared = [], []
     if readable:
         found = correlation.indicators_in(
             opened.answers,
@@ -216,8 +216,6 @@ def _tip_page(
         correlation.record(tip, found)
         watchlists.check_tip(request.user, tip)
         shared = correlation.shared_with_others(request.user, tip, found)
-    else:
-        found = []
     context = {
         "opened": opened,
         "tip": tip,

@@ -92,36 +92,49 @@ def _gpg_command(home: Path, *args: str, **kwargs) -> subprocess.CompletedProces
     )
 
 
+# The key's fingerprint once this process has found or made it, by home: signing a receipt is on
+# the path of every tip, where listing the keyring again would cost one more gpg process.
+_known_fingerprints: dict[str, str] = {}
+
+
 def signing_fingerprint() -> str:
     """The receipt key's fingerprint, making the key (and recording its public half) on first
-    use. Processes starting together make one key: the first holds a lock while it makes it."""
+    use. Processes starting together make one key: the first holds a lock while it makes it.
+    The public half is recorded whenever its row is missing (one indexed query a receipt)."""
     home = crypto.prepare_home(_home())
-    with open(home / ".receipt-key.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        fingerprints = crypto.secret_key_fingerprints(home)
-        if not fingerprints:
-            made = _gpg_command(
-                home,
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--quick-generate-key",
-                "Tipline receipts (signing only)",
-                "ed25519",
-                "sign",
-                "0",
-            )
-            fingerprints = crypto.secret_key_fingerprints(home)
-            if made.returncode != 0 or len(fingerprints) != 1:
-                raise crypto.CryptoError("the receipt key could not be made")
-        fingerprint = fingerprints[0]
-        if not ReceiptKey.objects.filter(fingerprint=fingerprint).exists():
-            armored = _gpg_command(home, "--armor", "--export", fingerprint).stdout.decode()
-            ReceiptKey.objects.get_or_create(
-                fingerprint=fingerprint, defaults={"public_key": armored}
-            )
+    fingerprint = _known_fingerprints.get(str(home))
+    if fingerprint is None:
+        with open(home / ".receipt-key.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            fingerprint = _find_or_make_key(home)
+        _known_fingerprints[str(home)] = fingerprint
+    if not ReceiptKey.objects.filter(fingerprint=fingerprint).exists():
+        armored = _gpg_command(home, "--armor", "--export", fingerprint).stdout.decode()
+        if "BEGIN PGP PUBLIC KEY BLOCK" not in armored:
+            raise crypto.CryptoError("the receipt key could not be exported")
+        ReceiptKey.objects.get_or_create(fingerprint=fingerprint, defaults={"public_key": armored})
     return fingerprint
+
+
+def _find_or_make_key(home: Path) -> str:
+    fingerprints = crypto.secret_key_fingerprints(home)
+    if not fingerprints:
+        made = _gpg_command(
+            home,
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-generate-key",
+            "Tipline receipts (signing only)",
+            "ed25519",
+            "sign",
+            "0",
+        )
+        fingerprints = crypto.secret_key_fingerprints(home)
+        if made.returncode != 0 or len(fingerprints) != 1:
+            raise crypto.CryptoError("the receipt key could not be made")
+    return fingerprints[0]
 
 
 def sign(tip: Tip) -> str:
@@ -129,7 +142,13 @@ def sign(tip: Tip) -> str:
     if not tip.reference:
         raise crypto.CryptoError("this tip has no public reference")
     try:
-        return _sign(tip)
+        try:
+            return _sign(tip)
+        except crypto.CryptoError:
+            # The keyring may have been replaced (docs/operations.md, "The receipt key"): look
+            # for the key again, once.
+            _known_fingerprints.pop(str(_home()), None)
+            return _sign(tip)
     except (OSError, subprocess.SubprocessError) as exc:
         raise crypto.CryptoError(f"the receipt could not be signed: {exc}") from exc
 

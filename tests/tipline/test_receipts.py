@@ -5,6 +5,7 @@ import io
 import re
 import subprocess
 from html import unescape
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -164,3 +165,18 @@ def test_a_tip_is_kept_and_acknowledged_even_when_signing_fails(
     assert response.status_code == 200 and response.context["codename"]
     assert "BEGIN PGP SIGNED MESSAGE" not in response.content.decode()
     assert Tip.objects.count() == 1
+
+
+def test_a_replaced_receipt_keyring_makes_a_new_key_on_the_next_tip(sent, settings):
+    import shutil
+
+    from tipline import crypto as gpg
+
+    [old] = ReceiptKey.objects.all()
+    gpg.stop_agent(Path(settings.RECEIPT_GNUPG_HOME))
+    shutil.rmtree(settings.RECEIPT_GNUPG_HOME)  # what docs/operations.md says to do
+    signed = receipts.sign(sent["tip"])
+    assert "BEGIN PGP SIGNATURE" in signed
+    assert ReceiptKey.objects.exclude(fingerprint=old.fingerprint).count() == 1
+    switch_back = verify_in_backoffice(settings, signed)
+    assert switch_back.valid and switch_back.signed_by != old.fingerprint
