@@ -295,3 +295,28 @@ class WatchListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} entry of {self.watch_list_id}"
+
+
+class SimilarityBand(models.Model):
+    """One band of a tip's similarity sketch, kept only as a keyed hash (reviewers/similarity.py).
+
+    A tip's text (its answers and the tipster's follow-ups) is summarised as a MinHash signature
+    cut into bands; each band is stored as HMAC-SHA256 under ``INDICATOR_KEY``. Two tips whose
+    texts are near-duplicates very likely share a band digest, so a flood of the same junk can be
+    grouped; the digests say nothing of the text to whoever lacks the key, and the public site
+    cannot compute one.
+    """
+
+    tip = models.ForeignKey("tipline.Tip", on_delete=models.CASCADE, related_name="similarity")
+    index = models.PositiveSmallIntegerField()
+    digest = models.BinaryField(max_length=32)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tip", "index"], name="one_band_per_tip_index")
+        ]
+        indexes = [models.Index(fields=["digest"], name="similarity_band_digest")]
+
+    def __str__(self) -> str:
+        return f"similarity band {self.index} of tip {self.tip_id}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from reviewers import reading_copy
+from reviewers import correlation, reading_copy, similarity, watchlists
 from reviewers.models import Note
 from tipline import crypto, reply_keys, storage
 from tipline.audit import log_action
@@ -60,6 +60,20 @@ def open_tip(user, tip: Tip, passphrase: str | None, reader=None) -> OpenedTip:
         language=document.get("language", ""),
         attachments=document.get("attachments", []),
     )
+
+
+def record_what_was_read(
+    user, tip: Tip, answers: list[dict], tipster_messages: list[str]
+) -> list[correlation.Found]:
+    """What a decryption of ``tip`` records from its text, never the text itself: the keyed
+    hashes of its indicators (and whether a watch list has one), and its similarity sketch.
+    ``answers`` and ``tipster_messages`` are the decrypted answers and the tipster's follow-ups;
+    returns the indicators found."""
+    found = correlation.indicators_in(answers, tipster_messages)
+    correlation.record(tip, found)
+    watchlists.check_tip(user, tip)
+    similarity.record(tip, answers, tipster_messages)
+    return found
 
 
 def open_attachment(

@@ -334,12 +334,18 @@ def inbox_page(
     )
 
 
-def resolve_as_spam(user, tip_ids: list[int]) -> list[int]:
+def resolve_as_spam(user, tip_ids: list[int], *, suspected_only: bool = True) -> list[int]:
     """Closes the listed suspected-spam tips of ``user``'s desks as spam, each change audited
     like any triage; returns the ids closed. Other tips are left as they are: a tip not marked
-    as suspected spam is closed from its own page, after reading."""
+    as suspected spam is closed from its own page, after reading.
+
+    ``suspected_only=False`` closes the listed tips of ``user``'s desks whether marked or not:
+    for a group of near-duplicates (reviewers/spam_clusters.py) that the reviewer chose whole.
+    """
     closed = []
-    mine = readable_tips(user).filter(pk__in=tip_ids, suspected_spam=True)
+    mine = readable_tips(user).filter(pk__in=tip_ids)
+    if suspected_only:
+        mine = mine.filter(suspected_spam=True)
     for tip in mine.exclude(status=S.CLOSED).distinct():
         try:
             update_tip(

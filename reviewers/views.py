@@ -52,6 +52,7 @@ from reviewers.tips import (
     open_notes,
     open_thread,
     open_tip,
+    record_what_was_read,
     reviewer_fingerprint,
     send_reply,
 )
@@ -209,12 +210,12 @@ def _tip_page(
         reward["contact"] = rewards.read_contact(request.user, tip, request.key_passphrase)
     found, shared = [], []
     if readable:
-        found = correlation.indicators_in(
+        found = record_what_was_read(
+            request.user,
+            tip,
             opened.answers,
             [e["text"] for e in thread if e["readable"] and e["message"].author == "tipster"],
         )
-        correlation.record(tip, found)
-        watchlists.check_tip(request.user, tip)
         shared = correlation.shared_with_others(request.user, tip, found)
     context = {
         "opened": opened,

@@ -429,6 +429,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
+# Tips decrypted per click of *Sort for spam* in the back office (reviewers/spam_clusters.py):
+# each decryption takes about a quarter of a second, so 25 answer within about 8 seconds.
+SPAM_SORT_BATCH = envlimit("TIPLINE_SPAM_SORT_BATCH", 25)
     # A task is redelivered when a worker dies holding it; routing takes well under a second, so
     # five minutes is a generous bound before another worker picks it up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}

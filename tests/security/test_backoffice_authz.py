@@ -279,6 +279,14 @@ ROUTES: dict[str, Route] = {
     "reviewers:resolve_spam": Route(
         REVIEWER, {"POST": (302,)}, data=lambda w, me: {"tip": [w.tip.pk]}
     ),
+    # Groups of the visitor's own desks' open tips only; sorting decrypts only those, closing
+    # closes only a group the visitor was shown. The tip here is in no group (it has no twin):
+    # tests/reviewers/test_spam_clusters.py tries outsiders on a real group.
+    "reviewers:spam_groups": Route(REVIEWER, {"GET": (200,)}),
+    "reviewers:spam_sort": Route(REVIEWER, {"POST": (302,)}),
+    "reviewers:spam_close": Route(
+        REVIEWER, {"POST": (302,)}, data=lambda w, me: {"tip": w.tip.pk, "group": "0" * 32}
+    ),
     # Staff with the permission to add watch lists (tests/reviewers/test_watchlists.py).
     "reviewers:watchlists": Route(
         AUDITOR,
