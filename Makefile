@@ -26,3 +26,4 @@ bench:
 	.venv/bin/python bench/large_upload.py --size-mib 1024
 	.venv/bin/python bench/open_tip.py
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/spam_flood.py --junk 2000 --genuine 20
+	.venv/bin/python bench/proof_of_work.py --repeat 5

@@ -549,6 +549,17 @@ class ThrottleWindow(models.Model):
         return f"{self.scope}@{self.window_start:%H:%M}: {self.count}"
 
 
+class SpentTicket(models.Model):
+    """A proof-of-work ticket already counted as work (tipline/proof_of_work.py): its SHA-256,
+    not the ticket, and when; forgotten once the ticket would be too old anyway."""
+
+    digest = models.BinaryField(max_length=32, unique=True)
+    spent_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"ticket spent at {self.spent_at:%H:%M}"
+
+
 class AuditEvent(models.Model):
     """One thing a reviewer did. Written only through tipline.audit.log_action."""
 

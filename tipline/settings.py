@@ -331,6 +331,15 @@ CHECKINS_PER_MINUTE = envint("TIPLINE_CHECKINS_PER_MINUTE", 120)
 TIPS_PER_MINUTE = envlimit("TIPLINE_TIPS_PER_MINUTE", 120)
 TIPS_PER_DESK_PER_MINUTE = envlimit("TIPLINE_TIPS_PER_DESK_PER_MINUTE", 60)
 FOLLOWUPS_PER_MINUTE = envlimit("TIPLINE_FOLLOWUPS_PER_MINUTE", 120)
+# Proof of work (tipline/proof_of_work.py): a browser that runs the questionnaire's script and
+# finds a hash with POW_BITS leading zero bits has its tip counted against POW_TIPS_PER_MINUTE
+# instead, so a flood without work cannot crowd it out. 0 switches it off: no ticket, no script.
+# Tips without work (Tor Browser's Safest level runs no script) are counted as above, never
+# refused for it.
+POW_BITS = envint("TIPLINE_POW_BITS", 0)
+if not 0 <= POW_BITS <= 28:
+    raise ImproperlyConfigured(f"TIPLINE_POW_BITS={POW_BITS}: use 0 (off) to 28")
+POW_TIPS_PER_MINUTE = envlimit("TIPLINE_POW_TIPS_PER_MINUTE", 240)
 # TLS terminates at the reverse proxy (clearnet) or at Tor (onion); neither forwards a client
 # address, and the redirect to HTTPS is the proxy's job. See docs/configuration.md.
 # W021 (no HSTS preload) is the operator's decision, made with TIPLINE_HSTS_PRELOAD.

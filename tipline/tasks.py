@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 
-from tipline import notifications, retention, routing, storage, throttle
+from tipline import notifications, proof_of_work, retention, routing, storage, throttle
 
 
 @shared_task(
@@ -39,8 +39,10 @@ def remove_stale_uploads() -> int:
 
 @shared_task
 def forget_rate_limit_counts() -> int:
-    """Per-minute counts are needed for a minute; keeping them would record when people came."""
-    return throttle.forget_old_windows(older_than=timedelta(minutes=10))
+    """Per-minute counts are needed for a minute; keeping them would record when people came.
+    Spent proof-of-work tickets go too, once too old to be accepted anyway."""
+    forgotten = throttle.forget_old_windows(older_than=timedelta(minutes=10))
+    return forgotten + proof_of_work.forget_spent()
 
 
 @shared_task

@@ -19,6 +19,7 @@ from tipline import (
     codenames,
     crypto,
     health,
+    proof_of_work,
     receipt_views,
     reply_keys,
     throttle,
@@ -65,7 +66,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
         return _submit_page(
             request, desk, QuestionnaireForm(questions, language, reward=bool(reward_keys()))
         )
-    if not _tip_within_limits(desk):
+    if not _tip_within_limits(desk, worked=proof_of_work.spend(request)):
         return _too_busy(request)
     return _with_encrypted_uploads(
         request,
@@ -75,15 +76,18 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _tip_within_limits(desk: Desk) -> bool:
-    """Count this tip against its desk's budget, then the site's, before its body is read.
+def _tip_within_limits(desk: Desk, worked: bool) -> bool:
+    """Count this tip against its lane's budgets, its desk's then the site's, before its body
+    is read.
 
-    The desk comes first: a flood aimed at one desk is refused there without using up the
-    budget the other desks share.
+    Tips with proof of work (tipline/proof_of_work.py) and tips without have budgets apart, so
+    a flood in one lane does not close the other. Within a lane, the desk comes first: a flood
+    aimed at one desk is refused there without using up the budget the other desks share.
     """
-    if not throttle.allow(f"tips:desk:{desk.pk}", settings.TIPS_PER_DESK_PER_MINUTE):
+    lane, site_limit = (":work", settings.POW_TIPS_PER_MINUTE) if worked else ("", None)
+    if not throttle.allow(f"tips:desk:{desk.pk}{lane}", settings.TIPS_PER_DESK_PER_MINUTE):
         return False
-    return throttle.allow("tips", settings.TIPS_PER_MINUTE)
+    return throttle.allow(f"tips{lane}", site_limit or settings.TIPS_PER_MINUTE)
 
 
 def _too_busy(request: HttpRequest) -> HttpResponse:
@@ -196,8 +200,14 @@ def _submit_page(request: HttpRequest, desk: Desk, form: QuestionnaireForm, stat
         "reward_contact": form[REWARD_CONTACT] if REWARD_CONTACT in form.fields else None,
         "max_attachment_mb": settings.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "max_files": settings.MAX_FILES,
+        "work_ticket": proof_of_work.new_ticket() if proof_of_work.enabled() else None,
+        "work_bits": settings.POW_BITS,
     }
-    return render(request, "tipline/submit.html", context, status=status)
+    response = render(request, "tipline/submit.html", context, status=status)
+    if context["work_ticket"]:
+        # The page's one script, from the site itself; every other public page allows none.
+        response._csp_update = {"script-src": "'self'"}
+    return response
 
 
 @require_http_methods(["GET", "POST"])

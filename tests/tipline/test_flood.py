@@ -4,14 +4,12 @@ client is kept."""
 
 import io
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.test import Client
-from django.utils import timezone
 
 from tests.tipline.test_checkin_flood import database_text
 from tipline import codenames, uploads
@@ -35,27 +33,6 @@ def upload(content: bytes = f"file {CANARY}".encode()):
     handle = io.BytesIO(content)
     handle.name = f"{CANARY}.txt"
     return handle
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """timezone.now, moved by hand: what the throttle's windows are measured by."""
-
-    class Clock:
-        now = timezone.now().replace(second=5, microsecond=0)
-
-        def advance(self, **delta):
-            self.now += timedelta(**delta)
-
-    moved = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: moved.now)
-    return moved
-
-
-@pytest.fixture
-def desks(public_site, desk, other_desk, make_reviewer):
-    make_reviewer("alice", desks=[desk, other_desk], key="alice")
-    return desk, other_desk
 
 
 @pytest.fixture
