@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tipline.forms import RefusesUnreadableText
 from tipline.indicator_fields import Indicator, indicator_field
 from tipline.models import Desk, Question
 
@@ -118,7 +119,7 @@ def _field_for(question: Question, language: str) -> forms.Field:
     raise ValueError(f"no form field for {kind}")
 
 
-class QuestionnaireForm(forms.Form):
+class QuestionnaireForm(RefusesUnreadableText):
     """The non-file questions of a desk, labelled in the tipster's language."""
 
     def __init__(

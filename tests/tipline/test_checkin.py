@@ -1,13 +1,15 @@
 """A returning tipster: check in with the codename, read replies, send more, delete a reply."""
 
 import io
+import re
 
 import pytest
 from django.test import Client
 
+from reviewers import triage
 from reviewers.tips import open_thread, send_reply
 from tests.conftest import switch_site
-from tipline import reply_keys
+from tipline import reply_keys, routing
 from tipline.models import Attachment, Message, Tip
 
 REPLY = "reply-canary-4411: can you send the ledger?"
@@ -38,6 +40,48 @@ def test_a_tipster_checks_in_with_the_codename(codename):
     assert page.context["status"] in ("received", "being_reviewed")
     assert b"alice" not in page.content  # nothing about who reviews it
     assert page["Cache-Control"] == "no-store"
+
+
+def shown_status(page) -> str:
+    """The status the tip page shows (the second entry of its status list, after the desk)."""
+    listing = re.search(r'<dl class="status">(.*?)</dl>', page.content.decode(), re.S)
+    return re.findall(r"<dd>(.*?)</dd>", listing.group(1))[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "received", "being_reviewed", "closed"),
+    [("en", "Received", "Being reviewed", "Closed"), ("ar", "تم الاستلام", "قيد المراجعة", "مغلق")],
+    ids=["en", "ar"],
+)
+def test_the_tip_page_shows_the_status_as_reviewers_move_the_tip(
+    codename, alice, settings, language, received, being_reviewed, closed
+):
+    tipster = Client()
+    tipster.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    check_in(tipster, codename)
+    tip = Tip.objects.get()
+    assert shown_status(tipster.get("/tip/")) == received
+    assert routing.route(tip.pk)  # what the worker does once the tip is committed
+    assert shown_status(tipster.get("/tip/")) == being_reviewed
+    for status, resolution in (("investigating", ""), ("waiting", "")):
+        move(alice, tip, status, resolution)
+        assert shown_status(tipster.get("/tip/")) == being_reviewed
+    move(alice, tip, "closed", "actionable")
+    assert shown_status(tipster.get("/tip/")) == closed
+    move(alice, tip, "triaged", "")  # reopened
+    assert shown_status(tipster.get("/tip/")) == being_reviewed
+
+
+def move(reviewer, tip: Tip, status: str, resolution: str) -> None:
+    triage.update_tip(
+        reviewer.user,
+        tip,
+        status=status,
+        resolution=resolution,
+        priority=tip.priority,
+        tags=[],
+        assignee=reviewer.user,
+    )
 
 
 def test_the_codename_is_forgiving_about_case_and_spaces(codename):

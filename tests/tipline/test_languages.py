@@ -6,6 +6,7 @@ must not fall back to English half-way through.
 """
 
 import importlib
+import re
 from html import unescape
 
 import pytest
@@ -30,6 +31,22 @@ CODENAME_ADVICE = (
     "replies and send more information. We cannot recover it for you, and anyone who has it can "
     "read the replies."
 )
+# What the home page must tell every tipster before they choose a desk.
+SAFETY_ADVICE = [
+    "Use Tor Browser, set to its Safest level. This site works without JavaScript.",
+    "Use a device and a network that are not your employer's, and that nobody else watches.",
+    "Do not take screenshots or photos of this site, and do not tell anyone you used it.",
+]
+WHAT_IS_REWARDED = [
+    "What the program pays for",
+    "Who is behind state-sponsored hacking: the people and groups, and who directs or pays them.",
+    "Where stolen cryptocurrency went: the addresses, the exchanges, and the people who moved "
+    "or cashed it.",
+    "Money laundering and sanctions evasion: the companies, ships, accounts and transactions "
+    "involved.",
+    "Rewards are for information that is new to the program and leads to action. The signed "
+    "receipt you get with your tip proves when you reported.",
+]
 more_languages = importlib.import_module("tipline.migrations.0013_default_desks_more_languages")
 
 
@@ -78,6 +95,26 @@ def test_it_shows_the_home_page_and_the_default_desks_in_each_language(public_si
         assert desk.localized_description(language) in html
         if language != "en":
             assert desk.localized_name(language) != desk.name
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_home_page_gives_safety_advice_and_says_what_is_rewarded(public_site, language):
+    html = page_in(client_in(language).get("/"), language)
+    for message in SAFETY_ADVICE + WHAT_IS_REWARDED:
+        assert shown(language, message) in html, message
+        if language != "en":
+            assert shown(language, message) != message, message
+    rewarded = re.search(r'<section aria-labelledby="rewarded">(.*?)</section>', html, re.S)
+    assert f'<h2 id="rewarded">{shown(language, WHAT_IS_REWARDED[0])}</h2>' in rewarded.group(1)
+    assert rewarded.group(1).count("<li>") == len(WHAT_IS_REWARDED) - 1
+
+
+def test_the_home_page_advice_says_what_matters_in_plain_words(public_site):
+    html = page_in(client_in("en").get("/"), "en")
+    for words in ("Tor Browser", "Safest", "not your employer's", "screenshots", "new to the"):
+        assert words in html, words
+    for promise in ("$", "USD", "million", "guarantee"):
+        assert promise not in html, promise  # no amounts, no promises
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
