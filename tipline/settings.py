@@ -398,7 +398,13 @@ ORGANIZATION_KEY_FILE = env("TIPLINE_ORGANIZATION_KEY_FILE", "") or (
 )
 
 # --- Codenames ---------------------------------------------------------------------------------
+# Each word of the EFF list adds about 12.9 bits: seven make about 90, the strength the threat
+# model counts on for a codename (the only thing that opens a tip's replies). Fewer are refused.
 CODENAME_WORDS = envint("TIPLINE_CODENAME_WORDS", 7)
+if CODENAME_WORDS < 7:
+    raise ImproperlyConfigured(
+        f"TIPLINE_CODENAME_WORDS={CODENAME_WORDS}: use 7 or more (7 words are about 90 bits)"
+    )
 # A site-wide pepper mixed into the codename hash; it must be backed up with the database and
 # shared by every public-site process. The back office never needs it.
 CODENAME_PEPPER = None
@@ -423,6 +429,9 @@ if not PUBLIC:
         env("TIPLINE_INDICATOR_KEY")
         or read_or_create_secret(DATA_DIR / "secrets" / "indicator-key")
     ).encode()
+# Tips decrypted per click of *Sort for spam* in the back office (reviewers/spam_clusters.py):
+# each decryption takes about a quarter of a second, so 25 answer within about 8 seconds.
+SPAM_SORT_BATCH = envlimit("TIPLINE_SPAM_SORT_BATCH", 25)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
@@ -438,9 +447,6 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-# Tips decrypted per click of *Sort for spam* in the back office (reviewers/spam_clusters.py):
-# each decryption takes about a quarter of a second, so 25 answer within about 8 seconds.
-SPAM_SORT_BATCH = envlimit("TIPLINE_SPAM_SORT_BATCH", 25)
     # A task is redelivered when a worker dies holding it; routing takes well under a second, so
     # five minutes is a generous bound before another worker picks it up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}

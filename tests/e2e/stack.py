@@ -1,7 +1,7 @@
 """A real Tipline stack for end-to-end tests: gunicorn for each site, a Celery worker, a private
 Redis, and the database the suite runs against (a SQLite file, or a fresh PostgreSQL database on
-the server named by DATABASE_URL). Every process listens on 127.0.0.1 only and is stopped when
-the stack closes."""
+the server named by DATABASE_URL), unless a test asks for one of the two. Every process listens
+on 127.0.0.1 only and is stopped when the stack closes."""
 
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ REVIEWER_PASSPHRASE = "e2e reviewer key passphrase"
 
 
 @contextmanager
-def running_stack(workers: int = 1):
-    """A provisioned stack with Redis, both sites and ``workers`` workers, torn down after."""
-    stack = Stack(Path(tempfile.mkdtemp(prefix="t", dir="/tmp")))
+def running_stack(workers: int = 1, database: str | None = None):
+    """A provisioned stack with Redis, both sites and ``workers`` workers, torn down after.
+
+    ``database``: as for ``Stack``."""
+    stack = Stack(Path(tempfile.mkdtemp(prefix="t", dir="/tmp")), database=database)
     try:
         stack.start_redis()
         stack.provision()
@@ -104,8 +106,12 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
 
 
 class Stack:
-    def __init__(self, root: Path, embedded: bool = False) -> None:
-        """``embedded``: SQLite and the filesystem broker, as ``bin/run`` uses them."""
+    def __init__(self, root: Path, embedded: bool = False, database: str | None = None) -> None:
+        """``embedded``: SQLite and the filesystem broker, as ``bin/run`` uses them.
+
+        ``database``: "sqlite" (a file in the data dir) or "postgresql" (a fresh database on the
+        server DATABASE_URL names); by default the one DATABASE_URL names, as the suite runs.
+        """
         self.root = root
         self.data_dir = root / "data"
         self.logs = self.data_dir / "logs"
@@ -117,7 +123,7 @@ class Stack:
         self.public_port = free_port()
         self.backoffice_port = free_port()
         self.pg_admin_url: str | None = None
-        self.database_url = self._make_database(embedded)
+        self.database_url = self._make_database(embedded, database)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")},
             "TIPLINE_DATA_DIR": str(self.data_dir),
@@ -139,12 +145,21 @@ class Stack:
             self.env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
         self.otp_secret: str | None = None
 
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the stack's SQLite database is, when it has one."""
+        return self.data_dir / "tipline.sqlite3"
+
     # --- services ---------------------------------------------------------------------------
 
-    def _make_database(self, embedded: bool) -> str:
+    def _make_database(self, embedded: bool, database: str | None) -> str:
         url = os.environ.get("DATABASE_URL", "")
-        if embedded or not url.startswith("postgres"):
-            return f"sqlite:///{self.data_dir / 'tipline.sqlite3'}"
+        if database not in (None, "sqlite", "postgresql"):
+            raise ValueError(f"database={database!r}: use 'sqlite' or 'postgresql'")
+        if database == "postgresql" and not url.startswith("postgres"):
+            raise RuntimeError("a PostgreSQL stack needs DATABASE_URL naming a PostgreSQL server")
+        if embedded or database == "sqlite" or not url.startswith("postgres"):
+            return f"sqlite:///{self.sqlite_path}"
         import psycopg
 
         name = f"tipline_e2e_{secrets.token_hex(4)}"

@@ -2,10 +2,14 @@
 reverse proxy, and keeps the back office off every network the proxy or the public onion service
 is on."""
 
+import http.server
 import ipaddress
 import os
 import re
+import socketserver
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -302,3 +306,57 @@ def test_every_service_keeps_little_log(compose):
         logging = service.get("logging", {})
         assert logging.get("driver") == "json-file", name
         assert logging["options"]["max-size"] and logging["options"]["max-file"], name
+
+
+class HealthServer(http.server.BaseHTTPRequestHandler):
+    """Answers /health/ as a site would: ``status`` for an allowed Host, 400 for any other."""
+
+    status = 200
+    allowed_host = ""
+    seen: list[str] = []
+
+    def do_GET(self):
+        self.seen.append(f"{self.headers['Host']} {self.path}")
+        allowed = self.headers["Host"] == self.allowed_host and self.path == "/health/"
+        self.send_response(self.status if allowed else 400)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def run_site_healthcheck(service: dict, allowed_hosts: str, status: int) -> tuple[int, list[str]]:
+    """Run a site's healthcheck command against a stand-in for its gunicorn; (exit status, the
+    requests it made)."""
+    kind, *command = service["healthcheck"]["test"]
+    assert kind == "CMD" and command[:2] == ["python", "-c"]
+    port = service["command"][service["command"].index("--bind") + 1].rsplit(":", 1)[1]
+    url = f"http://127.0.0.1:{port}/health/"
+    assert url in command[2]  # the port gunicorn binds in the container
+    handler = type("Handler", (HealthServer,), {"status": status, "seen": []})
+    handler.allowed_host = allowed_hosts.split(",")[0]
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        code = command[2].replace(url, f"http://127.0.0.1:{server.server_address[1]}/health/")
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PATH": os.environ["PATH"], "ALLOWED_HOSTS": allowed_hosts},
+            capture_output=True,
+            timeout=60,
+        )
+        server.shutdown()
+    return result.returncode, handler.seen
+
+
+@pytest.mark.parametrize("site", ["public", "backoffice"])
+def test_each_site_is_healthy_only_while_its_health_endpoint_says_so(compose, site):
+    service = compose["services"][site]
+    assert service["healthcheck"]["retries"] >= 1
+    configured = service["environment"]["ALLOWED_HOSTS"]
+    assert run_site_healthcheck(service, configured, 200) == (
+        0,
+        [f"{configured.split(',')[0]} /health/"],
+    )
+    assert run_site_healthcheck(service, configured, 503)[0] != 0
+    # With the operator's own host names the request still names one the site accepts.
+    assert run_site_healthcheck(service, "tips.example.org,abc.onion", 200)[0] == 0

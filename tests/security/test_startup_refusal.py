@@ -112,6 +112,22 @@ def test_it_refuses_to_start_with_a_secret_organization_key(data_dir, key_cache)
     assert_refused(load_wsgi("public", env), "tipline.E005")
 
 
+@pytest.mark.parametrize("words", ["6", "1", "0", "-7"])
+@pytest.mark.parametrize("site", WSGI_MODULES)
+def test_it_refuses_to_start_with_codenames_shorter_than_seven_words(data_dir, site, words):
+    """Seven words of the 7,776-word list are about 90 bits; six would be about 77."""
+    result = load_wsgi(site, environment(data_dir, TIPLINE_CODENAME_WORDS=words))
+    assert result.returncode != 0, result.stderr
+    assert "ImproperlyConfigured" in result.stderr, result.stderr
+    assert f"TIPLINE_CODENAME_WORDS={words}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("words", ["7", "8"])
+def test_it_starts_with_codenames_of_seven_words_or_more(data_dir, words):
+    result = load_wsgi("public", environment(data_dir, TIPLINE_CODENAME_WORDS=words))
+    assert result.returncode == 0, result.stderr
+
+
 def run_worker(env: dict, timeout: float = 60) -> tuple[bool, str]:
     """Start a Celery worker; return whether it exited by itself, and what it printed.
 
