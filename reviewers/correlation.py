@@ -24,19 +24,13 @@ from django.db import transaction
 
 from reviewers.access import readable_tips
 from reviewers.models import IndicatorHash
-from tipline.indicators import Kind, find_in_text
-from tipline.models import Question, Tip
-
-# Answers whose text is searched for indicators.
-TEXT_KINDS = {Question.Kind.TEXT, Question.Kind.LONG_TEXT}
+from tipline.indicators import canonical, in_answers
+from tipline.models import Tip
 
 
 def digest(kind: str, value: str) -> bytes:
     """The keyed hash of an indicator in canonical form (``tipline.indicators``)."""
-    if kind == Kind.TRANSACTION:
-        # In free text a transaction ID has no chain, so no 0x: the same ID either way.
-        value = value.removeprefix("0x")
-    message = f"tipline indicator v1\x00{kind}\x00{value}".encode()
+    message = f"tipline indicator v1\x00{kind}\x00{canonical(kind, value)}".encode()
     return hmac.new(settings.INDICATOR_KEY, message, hashlib.sha256).digest()
 
 
@@ -53,22 +47,9 @@ class Found:
 
 def indicators_in(answers: list[dict], tipster_messages: list[str]) -> list[Found]:
     """The indicators of a tip's decrypted answers and the tipster's follow-ups, each once."""
-    found: dict[tuple[str, str], Found] = {}
-
-    def add(kind: str, value: str, source: str) -> None:
-        found.setdefault((kind, value), Found(kind, value, source))
-
-    for answer in answers:
-        indicator = answer.get("indicator")
-        if isinstance(indicator, dict) and indicator.get("kind") in Kind.values:
-            add(indicator["kind"], str(indicator.get("value", "")), IndicatorHash.Source.ANSWER)
-        elif answer.get("kind") in TEXT_KINDS and isinstance(answer.get("value"), str):
-            for kind, value in find_in_text(answer["value"]):
-                add(kind, value, IndicatorHash.Source.TEXT)
-    for text in tipster_messages:
-        for kind, value in find_in_text(text):
-            add(kind, value, IndicatorHash.Source.TEXT)
-    return [f for f in found.values() if f.value]
+    return [
+        Found(kind, value, source) for kind, value, source in in_answers(answers, tipster_messages)
+    ]
 
 
 def record(tip: Tip, indicators: list[Found]) -> None:

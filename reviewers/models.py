@@ -273,6 +273,9 @@ class WatchList(models.Model):
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A public list (a sanctions list) is also matched as tips arrive, through plain digests of
+    # its entries that the public site can compare (tipline.models.ArrivalWatchDigest).
+    match_on_arrival = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return self.name

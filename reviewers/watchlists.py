@@ -5,7 +5,8 @@ the public site says which addresses are watched, let alone which were reported.
 A tip whose recorded indicators match a watched one is flagged (``Tip.watchlist_hit``), raised to
 high priority if it was lower, and the match is audited. Matching happens on the stored digests:
 when a list is imported, against every tip already recorded; and when a tip's indicators are
-recorded, which is when a reviewer first opens it.
+recorded, which is when a reviewer first opens it. A list whose contents are public may also be
+matched as tips arrive, before anyone opens them (tipline/watch_on_arrival.py).
 
 A list is imported as CSV with a header row: ``kind,value`` and optionally ``chain``,
 ``platform`` and ``label``. ``kind`` is one of the indicator kinds (``crypto_address``,
@@ -25,9 +26,9 @@ from django.db import transaction
 
 from reviewers.correlation import digest
 from reviewers.models import IndicatorHash, WatchList, WatchListEntry
-from tipline import indicators
+from tipline import indicators, watch_on_arrival
 from tipline.audit import log_action
-from tipline.models import Tip
+from tipline.models import ArrivalWatchDigest, Tip
 
 MAX_ROWS = 200_000
 MAX_BYTES = 32 * 1024 * 1024
@@ -45,8 +46,14 @@ class ImportResult:
     flagged: list[int] = field(default_factory=list)  # tip ids newly flagged
 
 
-def import_csv(user, name: str, text: str, source: str = "") -> ImportResult:
-    """Imports (or adds to) the watch list ``name`` from CSV ``text``; audited."""
+def import_csv(
+    user, name: str, text: str, source: str = "", on_arrival: bool = False
+) -> ImportResult:
+    """Imports (or adds to) the watch list ``name`` from CSV ``text``; audited.
+
+    ``on_arrival``: the list's contents are public (a sanctions list), so it is also matched as
+    tips arrive, through plain digests the public site can compare (tipline/watch_on_arrival.py).
+    Only the rows of this import get one: import the whole list to have all of it matched."""
     if len(text) > MAX_BYTES:
         raise WatchListError("The file is too large.")
     reader = csv.DictReader(io.StringIO(text))
@@ -54,6 +61,7 @@ def import_csv(user, name: str, text: str, source: str = "") -> ImportResult:
     if not {"kind", "value"} <= columns:
         raise WatchListError("The first row must name the columns, with at least kind,value.")
     entries: dict[bytes, WatchListEntry] = {}
+    arrival: set[bytes] = set()
     refused: list[tuple[int, str]] = []
     for number, row in enumerate(reader, start=2):
         if number > MAX_ROWS + 1:
@@ -76,6 +84,8 @@ def import_csv(user, name: str, text: str, source: str = "") -> ImportResult:
         entries[key] = WatchListEntry(
             kind=kind, digest=key, label=(row.get("label") or "").strip()[:300]
         )
+        if on_arrival:
+            arrival.add(watch_on_arrival.digest(kind, value))
     with transaction.atomic():
         watch_list, _created = WatchList.objects.get_or_create(
             name=name.strip()[:200], defaults={"source": source[:500], "imported_by": user}
@@ -83,6 +93,15 @@ def import_csv(user, name: str, text: str, source: str = "") -> ImportResult:
         for entry in entries.values():
             entry.watch_list = watch_list
         WatchListEntry.objects.bulk_create(entries.values(), ignore_conflicts=True, batch_size=2000)
+        if on_arrival:
+            if not watch_list.match_on_arrival:
+                WatchList.objects.filter(pk=watch_list.pk).update(match_on_arrival=True)
+                watch_list.match_on_arrival = True
+            ArrivalWatchDigest.objects.bulk_create(
+                [ArrivalWatchDigest(watch_list=watch_list, digest=d) for d in arrival],
+                ignore_conflicts=True,
+                batch_size=2000,
+            )
         flagged = _flag(user, list(entries))
         log_action(
             user,
@@ -92,8 +111,26 @@ def import_csv(user, name: str, text: str, source: str = "") -> ImportResult:
             entries=len(entries),
             refused=len(refused),
             flagged=len(flagged),
+            on_arrival=on_arrival,
         )
     return ImportResult(watch_list, len(entries), refused, flagged)
+
+
+def stop_matching_on_arrival(user, watch_list: WatchList) -> int:
+    """Removes a list's plain digests, so new tips are matched against it only when opened;
+    returns how many were removed. Audited."""
+    with transaction.atomic():
+        removed = ArrivalWatchDigest.objects.filter(watch_list=watch_list).delete()[0]
+        WatchList.objects.filter(pk=watch_list.pk).update(match_on_arrival=False)
+        watch_list.match_on_arrival = False
+        log_action(
+            user,
+            "watchlist.arrival_stopped",
+            watch_list=watch_list.pk,
+            name=watch_list.name,
+            removed=removed,
+        )
+    return removed
 
 
 def check_tip(user, tip: Tip) -> bool:

@@ -887,3 +887,40 @@ def find_in_text(text: str) -> list[tuple[str, str]]:
             seen.add((kind, normalized))
             results.append((str(kind), normalized))
     return results
+
+
+# Answers whose text is searched for indicators (the questionnaire's free-text kinds).
+TEXT_ANSWER_KINDS = {"text", "long_text"}
+FROM_ANSWER, FROM_TEXT = "answer", "text"
+
+
+def canonical(kind: str, value: str) -> str:
+    """The form in which an indicator is compared across tips and lists.
+
+    A transaction ID typed for an EVM chain carries ``0x``; found in free text it has no chain
+    and no prefix: the same ID either way.
+    """
+    return value.removeprefix("0x") if kind == Kind.TRANSACTION else value
+
+
+def in_answers(answers: list[dict], texts: list[str] = ()) -> list[tuple[str, str, str]]:
+    """The indicators of a tip's answers (as the envelope keeps them) and of further texts from
+    the tipster, as ``(kind, normalized value, source)``, each once; source is FROM_ANSWER for
+    an indicator question's answer, FROM_TEXT for one found in free text.
+
+    Used where a tip's plaintext is in hand: on arrival (tipline/watch_on_arrival.py) and when a
+    reviewer decrypts it (reviewers/correlation.py). Never the reward contact: it points at the
+    tipster, not at what they report.
+    """
+    found: dict[tuple[str, str], str] = {}
+    for answer in answers:
+        indicator = answer.get("indicator")
+        if isinstance(indicator, dict) and indicator.get("kind") in Kind.values:
+            found.setdefault((indicator["kind"], str(indicator.get("value", ""))), FROM_ANSWER)
+        elif answer.get("kind") in TEXT_ANSWER_KINDS and isinstance(answer.get("value"), str):
+            for kind, value in find_in_text(answer["value"]):
+                found.setdefault((kind, value), FROM_TEXT)
+    for text in texts:
+        for kind, value in find_in_text(text):
+            found.setdefault((kind, value), FROM_TEXT)
+    return [(kind, value, source) for (kind, value), source in found.items() if value]

@@ -560,6 +560,29 @@ class SpentTicket(models.Model):
         return f"ticket spent at {self.spent_at:%H:%M}"
 
 
+class ArrivalWatchDigest(models.Model):
+    """An entry of a watch list an admin marked as public, as a plain SHA-256 digest
+    (tipline/watch_on_arrival.py), so that the public site can flag a tip that names it as the
+    tip arrives. The list is public, so the digest hides nothing a holder of the list could not
+    compute; a tip's own indicators are never kept, only ``Tip.watchlist_hit``."""
+
+    watch_list = models.ForeignKey(
+        "reviewers.WatchList", on_delete=models.CASCADE, related_name="arrival_digests"
+    )
+    digest = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["watch_list", "digest"], name="one_arrival_digest_per_list"
+            )
+        ]
+        indexes = [models.Index(fields=["digest"], name="arrival_watch_digest")]
+
+    def __str__(self) -> str:
+        return f"arrival digest of watch list {self.watch_list_id}"
+
+
 class AuditEvent(models.Model):
     """One thing a reviewer did. Written only through tipline.audit.log_action."""
 

@@ -95,6 +95,11 @@ def route(tip_id: int) -> bool:
     if tip is None:
         return False
     reviewer, description, rule = decide(tip)
+    raise_for_watch_list = (
+        tip.watchlist_hit and not tip.suspected_spam and tip.priority < Tip.Priority.HIGH
+    )
+    if raise_for_watch_list:
+        description = f"{description}; watch list hit: priority high"[:200]
     now = timezone.now()
     with transaction.atomic():
         claimed = Tip.objects.filter(pk=tip_id, routed_at__isnull=True).update(
@@ -106,6 +111,12 @@ def route(tip_id: int) -> bool:
             )
             if rule is not None:
                 _apply_actions(tip, rule)
+            if raise_for_watch_list:
+                # After the rule's actions: a rule that lowers priority does not bury a hit.
+                # A tip suspected of spam stays low, flagged: a flood must not buy the top.
+                Tip.objects.filter(pk=tip_id, priority__lt=Tip.Priority.HIGH).update(
+                    priority=Tip.Priority.HIGH
+                )
             log_action(
                 None,
                 "tip.routed",

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from tipline import codenames, crypto, receipts, reply_keys, storage
+from tipline import codenames, crypto, receipts, reply_keys, storage, watch_on_arrival
+from tipline.audit import log_action
 from tipline.models import Attachment, Desk, Message, ReviewerKey, Tip
 from tipline.uploads import EncryptedUpload
 
@@ -111,6 +112,8 @@ def submit_tip(
             json.dumps(document, ensure_ascii=False).encode(), officers
         )
         reward_recipients = [key.fingerprint for key in officers]
+    # Compared while the plaintext is in hand; only the flag is kept.
+    listed = watch_on_arrival.names_a_listed_entry(answers)
     codename = codenames.generate()
     reply_key = reply_keys.public_key(reply_keys.derive_private_key(codename))
     committed: list[str] = []
@@ -130,7 +133,10 @@ def submit_tip(
                 priority=Tip.Priority.LOW if suspected_spam else Tip.Priority.NORMAL,
                 reward_envelope=reward_envelope,
                 reward_recipients=reward_recipients,
+                watchlist_hit=listed,
             )
+            if listed:
+                log_action(None, "tip.watchlist_hit", tip_id=tip.pk, on="arrival")
             _store_files(tip, uploads, committed)
             transaction.on_commit(lambda: enqueue_routing(tip.pk))
     except BaseException:
@@ -164,6 +170,8 @@ def submit_followup(
                 recipients=[key.fingerprint for key in keys],
             )
             _store_files(tip, uploads, committed, message=message)
+            if not tip.watchlist_hit and watch_on_arrival.names_a_listed_entry([], [text]):
+                watch_on_arrival.flag(tip.pk)
     except BaseException:
         for name in committed:
             storage.delete(name)

@@ -12,12 +12,17 @@ class Command(BaseCommand):
         parser.add_argument("name", help="the list to add the entries to (made if new)")
         parser.add_argument("file", help="UTF-8 CSV with a header row")
         parser.add_argument("--source", default="", help="where the list came from")
+        parser.add_argument(
+            "--on-arrival",
+            action="store_true",
+            help="the list is public (a sanctions list): also match new tips as they arrive",
+        )
 
-    def handle(self, name, file, source, **options):
+    def handle(self, name, file, source, on_arrival, **options):
         try:
             with open(file, encoding="utf-8-sig") as handle:
                 text = handle.read(watchlists.MAX_BYTES + 1)
-            result = watchlists.import_csv(None, name, text, source)
+            result = watchlists.import_csv(None, name, text, source, on_arrival=on_arrival)
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {file}: {exc}") from None
         except watchlists.WatchListError as exc:
