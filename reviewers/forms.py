@@ -119,6 +119,7 @@ class InboxFilterForm(forms.Form):
             ("waiting", "Waiting for tipster"),
             ("spam", "Suspected spam, open"),
             ("watchlist", "On a watch list"),
+            ("escalated", "Escalated, still new"),
         ],
     )
     desk = forms.ChoiceField(required=False)

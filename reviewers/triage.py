@@ -181,6 +181,9 @@ def inbox(user, wanted: InboxFilter) -> QuerySet:
         tips = tips.filter(suspected_spam=True).exclude(status=S.CLOSED)
     elif wanted.view == "watchlist":
         tips = tips.filter(watchlist_hit=True)
+    elif wanted.view == "escalated":
+        # Past the desk's triage deadline and still untriaged (tipline/routing.py escalates).
+        tips = tips.filter(escalated_at__isnull=False, status=S.NEW)
     if wanted.desk:
         tips = tips.filter(desk__slug=wanted.desk)
     if wanted.status:

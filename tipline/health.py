@@ -1,4 +1,5 @@
-"""Health of the pieces a tip needs: database, broker, a live worker, and gpg."""
+"""Health of the pieces a tip needs: database, broker, a live worker, and gpg with the site's
+keyring."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import time
 from django.conf import settings
 from django.db import connection
 
+from tipline import crypto
 from tipline.celery import app as celery_app
+from tipline.models import Desk
 
 
 def _database() -> None:
@@ -28,8 +31,15 @@ def _worker(timeout: float) -> None:
 
 
 def _gpg() -> None:
+    """gpg runs, and encrypts a probe with the site's keyring to a desk's readers, as a tip
+    would be: a keyring gpg cannot read or lock fails here, not on the next tipster."""
     command = [settings.GPG_BINARY, "--version"]  # the configured binary, fixed arguments
     subprocess.run(command, check=True, capture_output=True, timeout=10)  # nosec B603
+    for desk in Desk.objects.filter(is_active=True).order_by("pk"):
+        keys = desk.recipient_keys()
+        if keys:
+            crypto.encrypt_bytes(b"tipline health probe", keys[:1])
+            return
 
 
 def check(timeout: float = 2.0) -> dict[str, str]:

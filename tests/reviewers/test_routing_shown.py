@@ -100,3 +100,17 @@ def test_an_escalated_tip_is_no_longer_overdue_once_triaged(alice, desk, logged_
     assert "overdue" in inbox_rows(client.get("/").content)[tip.pk]
     Tip.objects.filter(pk=tip.pk).update(status=Tip.Status.TRIAGED)
     assert "overdue" not in inbox_rows(client.get("/").content)[tip.pk]
+
+
+def test_the_escalated_view_lists_the_tips_still_waiting_past_their_deadline(
+    alice, desk, logged_in
+):
+    waiting, triaged, fresh = (make_tip(desk, alice.key) for _ in range(3))
+    late = timezone.now() - timedelta(hours=desk.triage_deadline_hours + 1)
+    Tip.objects.filter(pk__in=[waiting.pk, triaged.pk]).update(received_at=late)
+    assert tasks.escalate_overdue_tips() == 2
+    Tip.objects.filter(pk=triaged.pk).update(status=Tip.Status.TRIAGED)
+    response = logged_in(alice).get("/?view=escalated")
+    assert response.status_code == 200
+    assert set(inbox_rows(response.content)) == {waiting.pk}
+    assert fresh.pk not in inbox_rows(response.content)

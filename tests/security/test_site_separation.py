@@ -3,6 +3,7 @@ key that can decrypt a tip. Each site is started as its own Python process, as i
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,40 @@ def test_the_public_site_serves_no_back_office_url(data_dir):
     result = run_probe("public", data_dir, BACKOFFICE_PATHS)
     assert set(result["statuses"].values()) == {404}
     assert result["urlconf"] == "tipline.urls_public"
+
+
+def backoffice_paths() -> list[str]:
+    """A path for every route of the back office's URLconf, its parameters filled in."""
+    from django.urls import get_resolver
+
+    from tests.security.test_fuzz_public import routes
+    from tipline import settings as tipline_settings
+
+    resolver = get_resolver(tipline_settings.SITE_URLCONF["backoffice"])
+    fill = {
+        r"<int:\w+>": "1",
+        r"<uuid:\w+>": "00000000-0000-0000-0000-000000000001",
+        r"<(?:str|slug|path):\w+>": "x",
+        r"\(\?P<\w+>[^)]*\)": "x",
+    }
+    paths = set()
+    for route in routes(resolver.url_patterns).values():
+        path = route.replace("^", "").replace("$", "").replace("\\", "")
+        for pattern, value in fill.items():
+            path = re.sub(pattern, value, path)
+        paths.add("/" + path)
+    return sorted(paths)
+
+
+def test_the_public_site_serves_none_of_the_back_offices_routes(data_dir):
+    """Every back-office route, found by walking its URLconf: a 404 on the public site, unless
+    the public site has a page of its own at the same address (its home, its health check)."""
+    paths = backoffice_paths()
+    assert len(paths) > 40 and "/audit/" in paths and "/spam/groups/" in paths
+    result = run_probe("public", data_dir, paths)
+    served = {path for path, status in result["statuses"].items() if status != 404}
+    public_pages = {"/", "/health/", "/i18n/setlang/"}
+    assert served <= public_pages, served - public_pages
 
 
 def test_the_public_site_never_imports_back_office_code(data_dir):

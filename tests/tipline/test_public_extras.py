@@ -234,3 +234,15 @@ def test_health_checks_run_at_most_once_per_interval(client, public_site, monkey
     for _ in range(5):
         assert client.get("/health/").json() == {"status": "ok", "failing": []}
     assert len(calls) == 1
+
+
+def test_the_gpg_check_encrypts_as_a_tip_would_and_fails_with_a_broken_keyring(alice, settings):
+    from tipline import crypto, health
+
+    assert health.check(timeout=0.5)["gpg"] == "ok"
+    # A keyring gpg cannot read (a full or damaged disk, say): `gpg --version` would still
+    # answer, but no tip could be encrypted, so the check must say so.
+    for ring in Path(settings.PUBLIC_GNUPG_HOME).glob("pubring.kbx*"):
+        ring.write_bytes(b"\x00garbage\xff" * 64)
+    crypto._known_fingerprints.clear()
+    assert health.check(timeout=0.5)["gpg"] != "ok"
