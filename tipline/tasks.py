@@ -57,7 +57,7 @@ def escalate_overdue_tips() -> int:
         EmailMessage(
             "Tipline: tips are waiting",
             f"{by_lead[lead.pk]} tip(s) passed their triage deadline. Please log in to the "
-            "back office: the inbox's view \"Escalated, still new\" lists them.",
+            'back office: the inbox\'s view "Escalated, still new" lists them.',
             to=[lead.email],
             headers={"Message-ID": notifications.anonymous_message_id()},
         ).send()
