@@ -182,3 +182,19 @@ def test_staff_mark_a_list_public_on_the_page_and_with_the_command(
     assert ArrivalWatchDigest.objects.filter(watch_list__name="From a file").count() == 5
     call_command("importwatchlist", "Private", str(EXAMPLE), stdout=io.StringIO())
     assert not ArrivalWatchDigest.objects.filter(watch_list__name="Private").exists()
+
+
+def test_without_a_public_list_no_tip_is_searched_for_indicators(
+    admin, desk_with_wallet, public, monkeypatch
+):
+    from tipline import indicators
+
+    import_example(admin, on_arrival=False)
+    public()
+    searched = []
+    real = indicators.find_in_text
+    monkeypatch.setattr(
+        indicators, "find_in_text", lambda text: searched.append(text) or real(text)
+    )
+    send(f"paid into {SEGWIT}")
+    assert searched == []
