@@ -179,12 +179,17 @@ def other_desk(db):
     return Desk.objects.get(slug="sanctions")
 
 
+INDICATOR_KEY_FOR_TESTS = b"indicator key for tests"
+
+
 def switch_site(settings, site: str) -> None:
     """Serve the test client with one site's URLconf, middleware and secrets."""
     from tipline import settings as tipline_settings
 
     settings.SITE = site
     settings.PUBLIC = site == "public"
+    # As in production: the back office always holds the indicator key, the public site never.
+    settings.INDICATOR_KEY = None if site == "public" else INDICATOR_KEY_FOR_TESTS
     settings.ROOT_URLCONF = tipline_settings.SITE_URLCONF[site]
     settings.MIDDLEWARE = tipline_settings.SITE_MIDDLEWARE[site]
     settings.SESSION_ENGINE = tipline_settings.SITE_SESSION_ENGINE[site]
@@ -211,7 +216,7 @@ def public_site(settings, gpg_dirs, db):
 def backoffice(settings, gpg_dirs, db):
     switch_site(settings, "backoffice")
     settings.CODENAME_PEPPER = None
-    settings.INDICATOR_KEY = b"indicator key for tests"
+    settings.INDICATOR_KEY = INDICATOR_KEY_FOR_TESTS
     return settings
 
 
