@@ -26,4 +26,5 @@ bench:
 	.venv/bin/python bench/large_upload.py --size-mib 1024
 	.venv/bin/python bench/open_tip.py
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/spam_flood.py --junk 2000 --genuine 20
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/spam_flood.py --bot smart --junk 2000 --genuine 20 --sort-batch 100
 	.venv/bin/python bench/proof_of_work.py --repeat 5
