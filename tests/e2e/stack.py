@@ -30,11 +30,12 @@ REVIEWER_PASSPHRASE = "e2e reviewer key passphrase"
 
 
 @contextmanager
-def running_stack(workers: int = 1, database: str | None = None):
+def running_stack(workers: int = 1, database: str | None = None, env: dict[str, str] | None = None):
     """A provisioned stack with Redis, both sites and ``workers`` workers, torn down after.
 
-    ``database``: as for ``Stack``."""
+    ``database``: as for ``Stack``. ``env``: settings added to its processes' environment."""
     stack = Stack(Path(tempfile.mkdtemp(prefix="t", dir="/tmp")), database=database)
+    stack.env.update(env or {})
     try:
         stack.start_redis()
         stack.provision()

@@ -6,13 +6,9 @@ as in Tor Browser at its Safest level, the same page sends the tip without work,
 taken all the same.
 """
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,16 +19,9 @@ BITS = 14
 
 @pytest.fixture(scope="module")
 def stack():
-    stack = Stack(Path(tempfile.mkdtemp(prefix="t", dir="/tmp")))
-    stack.env["TIPLINE_POW_BITS"] = str(BITS)
-    try:
-        stack.start_redis()
-        stack.provision()
-        stack.start_sites()
+    # No worker: these tests read the lanes' counts, not where the tips are routed.
+    with running_stack(workers=0, env={"TIPLINE_POW_BITS": str(BITS)}) as stack:
         yield stack
-    finally:
-        stack.close()
-        shutil.rmtree(stack.root, ignore_errors=True)
 
 
 def lanes(stack) -> dict[str, int]:
