@@ -48,7 +48,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from reviewers.models import SimilarityBand
-from tipline.models import Question, Tip
+from tipline.indicators import TEXT_ANSWER_KINDS
+from tipline.models import Tip
 
 SHINGLE_WORDS = 3
 BANDS = 16
@@ -57,8 +58,6 @@ PERMUTATIONS = BANDS * ROWS
 MAX_SHINGLES = 4096
 PRIME = (1 << 61) - 1  # a Mersenne prime above every 60-bit shingle hash
 
-# Answers whose text is sketched: what the tipster wrote in their own words.
-TEXT_KINDS = {Question.Kind.TEXT, Question.Kind.LONG_TEXT}
 # Ideographs and kana: one word each. Hangul is written with spaces, so it stays in words.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -138,7 +137,8 @@ def tipster_text(answers: list[dict], tipster_messages: list[str]) -> list[str]:
     pieces = [
         answer["value"]
         for answer in answers
-        if answer.get("kind") in TEXT_KINDS and isinstance(answer.get("value"), str)
+        # The same answers the indicators are looked for in: what the tipster wrote freely.
+        if answer.get("kind") in TEXT_ANSWER_KINDS and isinstance(answer.get("value"), str)
     ]
     return [*pieces, *(text for text in tipster_messages if isinstance(text, str))]
 

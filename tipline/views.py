@@ -84,10 +84,13 @@ def _tip_within_limits(desk: Desk, worked: bool) -> bool:
     a flood in one lane does not close the other. Within a lane, the desk comes first: a flood
     aimed at one desk is refused there without using up the budget the other desks share.
     """
-    lane, site_limit = (":work", settings.POW_TIPS_PER_MINUTE) if worked else ("", None)
+    if worked:
+        lane, site_limit = ":work", settings.POW_TIPS_PER_MINUTE
+    else:
+        lane, site_limit = "", settings.TIPS_PER_MINUTE
     if not throttle.allow(f"tips:desk:{desk.pk}{lane}", settings.TIPS_PER_DESK_PER_MINUTE):
         return False
-    return throttle.allow(f"tips{lane}", site_limit or settings.TIPS_PER_MINUTE)
+    return throttle.allow(f"tips{lane}", site_limit)
 
 
 def _too_busy(request: HttpRequest) -> HttpResponse:
