@@ -3,15 +3,15 @@
 Starts the public site as shipped (gunicorn with ``gunicorn.conf.py``) on a private Redis, with
 the database named by DATABASE_URL (a fresh PostgreSQL database) or SQLite, for a desk of three
 reviewers. Client threads each take the form's CSRF cookie and token once, then send the
-tipster's POST in a loop: a 2,000-character answer, encrypted to the three keys, a codename
-(Argon2id hash) and a reply key (Argon2id derivation) per tip. No Celery worker runs; routing
+tipster's POST in a loop: a 2,000-character answer, encrypted to the three keys, and a codename
+whose lookup hash and reply key come from one Argon2id run per tip. No Celery worker runs; routing
 jobs wait in Redis (bench/routing_latency.py measures routing).
 
 The baseline, measured in the same run, is the same cryptographic work in a loop without HTTP
 or Django, in as many processes as gunicorn runs workers: python-gnupg encrypting the same
 envelope to the same three keys in the site's keyring with the site's gpg options, then
-``codenames.generate``, ``reply_keys.derive_private_key`` and ``codenames.codename_hash``
-themselves (only the pepper comes from a bare settings object).
+``codenames.generate``, ``codenames.derive`` and ``reply_keys.public_key`` themselves (only
+the pepper comes from a bare settings object).
 
     python bench/submit_throughput.py [--seconds 20]
 """
@@ -132,8 +132,7 @@ def bare_submissions(home: str, fingerprints: list[str], pepper: str, seconds: f
         if not result.ok:
             raise RuntimeError(f"encryption failed: {result.status}")
         codename = codenames.generate()
-        reply_keys.public_key(reply_keys.derive_private_key(codename))
-        codenames.codename_hash(codename)
+        reply_keys.public_key(codenames.derive(codename).reply_private_key)
         times.append(time.perf_counter() - started)
     return {"times": times, "cpu": cpu_of_self_and_children() - cpu_before}
 
@@ -196,7 +195,8 @@ class Baseline:
 
 
 def gnupg_instance_ms(home: str, samples: int = 40) -> float:
-    """What ``crypto._gpg`` costs on every call: python-gnupg runs ``gpg --list-config``."""
+    """What a new ``gnupg.GPG`` costs (python-gnupg runs ``gpg --list-config``); ``crypto._gpg``
+    keeps one per thread and home, so a tip pays it only on a thread's first call."""
     import gnupg
 
     from tipline import crypto
@@ -208,7 +208,7 @@ def gnupg_instance_ms(home: str, samples: int = 40) -> float:
 
 
 def argon2_ms(samples: int = 20) -> float:
-    """One Argon2id computation at the codename cost (a submission makes two)."""
+    """One Argon2id computation at the codename cost (a submission makes one)."""
     from argon2.low_level import Type, hash_secret_raw
 
     from tipline import codenames
@@ -412,8 +412,8 @@ def main() -> None:
         )
     print(
         f"tips stored {result['tips_stored']}, receipts {result['receipts']}; "
-        f"one Argon2id {result['argon2_ms']:.1f} ms (two per tip); "
-        f"python-gnupg GPG() {result['gnupg_instance_ms']:.1f} ms (crypto._gpg makes one per call)"
+        f"one Argon2id {result['argon2_ms']:.1f} ms (one per tip); "
+        f"python-gnupg GPG() {result['gnupg_instance_ms']:.1f} ms (once per thread)"
     )
     print(
         f"CPU per tip: bare cryptography {result['baseline_cpu_ms_per_tip']:.0f} ms; "

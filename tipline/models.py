@@ -308,6 +308,9 @@ class Tip(models.Model):
 
     desk = models.ForeignKey(Desk, on_delete=models.PROTECT, related_name="tips")
     codename_hash = models.CharField(max_length=64, unique=True)
+    # How the codename's hash and the reply key were derived (tipline/codenames.py): 2, one
+    # Argon2id run for both; 1, the tips stored before it, one run for each.
+    codename_scheme = models.PositiveSmallIntegerField(default=2, db_default=1)
     # The tipster's message, answers and file names: one OpenPGP message to the desk's readers.
     envelope = models.BinaryField()
     # Fingerprints the envelope and files were encrypted to, so the back office can tell who
@@ -359,6 +362,13 @@ class Tip(models.Model):
             ),
             # "Highest priority first" over every tip of a reviewer's desks.
             models.Index(fields=["-priority", "-received_at", "-id"], name="tip_inbox_by_priority"),
+            # Whether any tip of the first codename scheme is left: a check-in whose codename
+            # matches no tip of the current scheme tries the first one only then.
+            models.Index(
+                fields=["codename_scheme"],
+                condition=models.Q(codename_scheme=1),
+                name="tip_first_codename_scheme",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,21 +1,17 @@
 """The tipster's reply key: how reviewers write back without anyone else being able to read it.
 
-Each tip gets an X25519 key pair derived from its codename with Argon2id (and the site's
-pepper), so the private key is never stored: the public site re-derives it when the tipster
-checks in with the codename. Only the public key is kept with the tip. Reviewers' replies are
-sealed to it with HPKE (RFC 9180, from the cryptography package), so a copy of the database, or
-the back office itself, cannot read a reply once it is sent.
+Each tip gets an X25519 key pair derived from its codename with Argon2id and the site's pepper
+(``codenames.derive``), so the private key is never stored: the public site re-derives it when
+the tipster checks in with the codename. Only the public key is kept with the tip. Reviewers'
+replies are sealed to it with HPKE (RFC 9180, from the cryptography package), so a copy of the
+database, or the back office itself, cannot read a reply once it is sent.
 """
 
 from __future__ import annotations
 
-import hashlib
-
-from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
-from django.conf import settings
 
 from tipline import codenames
 
@@ -28,18 +24,12 @@ class ReplyKeyError(Exception):
 
 def derive_private_key(codename: str) -> bytes:
     """The 32 raw bytes of the tip's X25519 private key (public site only: needs the pepper)."""
-    if not settings.CODENAME_PEPPER:
-        raise RuntimeError("reply keys can only be derived on the public site")
-    salt = hashlib.sha256(b"tipline reply key v1\0" + settings.CODENAME_PEPPER.encode()).digest()
-    return hash_secret_raw(
-        codenames.normalize(codename).encode(),
-        salt,
-        time_cost=codenames.ARGON2_TIME_COST,
-        memory_cost=codenames.ARGON2_MEMORY_KIB,
-        parallelism=codenames.ARGON2_PARALLELISM,
-        hash_len=32,
-        type=Type.ID,
-    )
+    return codenames.derive(codename).reply_private_key
+
+
+def first_scheme_private_key(codename: str) -> bytes:
+    """The private key of a tip stored under the first scheme: an Argon2id run of its own."""
+    return codenames.stretch(codename, b"tipline reply key v1")
 
 
 def public_key(private_key: bytes) -> bytes:

@@ -115,17 +115,18 @@ def submit_tip(
     # Compared while the plaintext is in hand; only the flag is kept.
     listed = watch_on_arrival.names_a_listed_entry(answers)
     codename = codenames.generate()
-    reply_key = reply_keys.public_key(reply_keys.derive_private_key(codename))
+    derived = codenames.derive(codename)
     committed: list[str] = []
     try:
         with transaction.atomic():
             tip = Tip.objects.create(
                 desk=desk,
-                codename_hash=codenames.codename_hash(codename),
+                codename_hash=derived.lookup,
+                codename_scheme=codenames.SCHEME,
                 envelope=envelope,
                 recipients=[key.fingerprint for key in keys],
                 language=language,
-                reply_public_key=reply_key,
+                reply_public_key=reply_keys.public_key(derived.reply_private_key),
                 routing_answers=routing_answers or {},
                 has_files=bool(uploads),
                 reference=receipts.new_reference(),

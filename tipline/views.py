@@ -223,17 +223,34 @@ def checkin(request: HttpRequest) -> HttpResponse:
                 429,
                 _("Too many people are checking in right now. Please wait a minute and try again."),
             )
-        codename = form.cleaned_data["codename"]
-        tip = Tip.objects.filter(codename_hash=codenames.codename_hash(codename)).first()
-        if tip is not None:
+        found = _tip_of(form.cleaned_data["codename"])
+        if found is not None:
             response = redirect("tip_status")
-            tipster_session.start(request, response, tip, reply_keys.derive_private_key(codename))
+            tipster_session.start(request, response, *found)
             return response
         form.add_error(
             "codename", _("We do not know this codename. Check each word and try again.")
         )
     status = 400 if request.method == "POST" else 200
     return render(request, "tipline/checkin.html", {"form": form}, status=status)
+
+
+def _tip_of(codename: str) -> tuple[Tip, bytes] | None:
+    """The tip a codename opens and its reply key's private half, or None.
+
+    One Argon2id run for tips of the current scheme. Only while tips of the first scheme are
+    left does a codename that matches none of the current scheme cost that scheme's two runs.
+    """
+    derived = codenames.derive(codename)
+    tip = Tip.objects.filter(codename_hash=derived.lookup).first()
+    if tip is not None:
+        return tip, derived.reply_private_key
+    first = Tip.objects.filter(codename_scheme=codenames.FIRST_SCHEME)
+    if first.exists():
+        tip = first.filter(codename_hash=codenames.first_scheme_hash(codename)).first()
+        if tip is not None:
+            return tip, reply_keys.first_scheme_private_key(codename)
+    return None
 
 
 @require_GET

@@ -29,15 +29,15 @@ def codename(public_site, desk, make_reviewer):
 
 @pytest.fixture
 def hashed(monkeypatch):
-    """Every codename the Argon2 hash is computed for, counted (the real hash still runs)."""
+    """Every codename the Argon2 work is done for, counted (the real derivation still runs)."""
     calls = []
-    real = codenames.codename_hash
+    real = codenames.derive
 
     def counted(codename):
         calls.append(codename)
         return real(codename)
 
-    monkeypatch.setattr(codenames, "codename_hash", counted)
+    monkeypatch.setattr(codenames, "derive", counted)
     return calls
 
 

@@ -53,8 +53,9 @@ def test_only_the_public_half_of_the_reply_key_is_stored(codename):
 
 
 def test_the_stored_codename_hash_does_not_open_replies(codename):
-    """The reply key and the codename hash are both Argon2id of the codename with the pepper;
-    only their salts differ. With the same salt, the stored hash would be the private key."""
+    """The reply key and the codename hash both come from one Argon2id run of the codename with
+    the pepper, drawn under two HKDF labels. Under one label, the stored hash would be the
+    private key."""
     tip = Tip.objects.get()
     stored = bytes.fromhex(tip.codename_hash)
     assert tip.codename_hash == codenames.codename_hash(codename)
