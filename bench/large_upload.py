@@ -23,6 +23,7 @@ same disk (the fsync the site then does is timed apart).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import http.client
 import os
 import re
@@ -53,7 +54,7 @@ from bench.submit_throughput import (  # noqa: E402
     worker_pids,
 )
 from tests.e2e.stack import Stack  # noqa: E402
-from tipline.crypto import COMMON_OPTIONS  # noqa: E402
+from tipline.crypto import COMMON_OPTIONS, PIPE_BYTES  # noqa: E402
 
 MIB = 1024 * 1024
 # The stack's own directory is made under /tmp, so it is watched with it.
@@ -74,7 +75,8 @@ def plaintext(marker: bytes, size: int):
 
 
 def gpg_alone(home: Path, fingerprints: list[str], marker: bytes, size: int, output: Path) -> dict:
-    """gpg encrypting the stream as ``StreamEncryptor`` runs it; seconds to encrypt, to fsync."""
+    """gpg encrypting the stream as ``StreamEncryptor`` runs it (its options, its pipe size);
+    seconds to encrypt, to fsync."""
     args = ["gpg", "--batch", "--no-tty", "--quiet", "--homedir", str(home), *COMMON_OPTIONS]
     args += ["--compress-algo", "none", "--output", str(output), "--encrypt"]
     for fingerprint in fingerprints:
@@ -82,6 +84,7 @@ def gpg_alone(home: Path, fingerprints: list[str], marker: bytes, size: int, out
     children_cpu = cpu_of_children()
     started = time.perf_counter()
     process = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     for chunk in plaintext(marker, size):
         process.stdin.write(chunk)
     process.stdin.close()

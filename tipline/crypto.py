@@ -19,6 +19,7 @@ helper thread that stalls, rather than fails, when gpg exits early.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import secrets
@@ -158,6 +159,9 @@ def encrypt_bytes(data: bytes, keys: Iterable[PublicKey]) -> bytes:
     return result.data
 
 
+PIPE_BYTES = 1024 * 1024
+
+
 class StreamEncryptor:
     """Encrypt a stream of chunks straight into ``output`` without buffering it.
 
@@ -190,6 +194,12 @@ class StreamEncryptor:
         self._process = subprocess.Popen(  # nosec B603  # no shell; fingerprints, our paths
             args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        # A pipe of one upload read (1 MiB) rather than Linux's 64 KiB: the web process hands
+        # gpg a read in one go and goes back to the socket while gpg works, instead of waking
+        # it sixteen times a read. Kernel memory, not the process's; refused above the
+        # system's limit (fs.pipe-max-size), when the default stays.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(self._process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._stderr: list[bytes] = []
         self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
         self._drain.start()

@@ -1,3 +1,4 @@
+import fcntl
 import os
 import subprocess
 import time
@@ -76,6 +77,18 @@ def test_it_streams_a_file_through_gpg_and_back(install_key, gpg_dirs):
     assert b"canary-stream" not in output.read_bytes()
     plain = b"".join(crypto.decrypt_file_stream(output, alice.fingerprint, alice.passphrase))
     assert plain == chunk * 8
+
+
+def test_it_hands_gpg_one_upload_read_per_pipe_fill(install_key, gpg_dirs):
+    """A 64 KiB pipe woke gpg sixteen times per 1 MiB read and cut upload throughput by a third
+    (docs/benchmarks.md, "A 1 GiB upload")."""
+    alice = install_key("alice")
+    encryptor = crypto.StreamEncryptor([public(alice)], Path(gpg_dirs) / "out.gpg")
+    try:
+        size = fcntl.fcntl(encryptor._process.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+        assert size == crypto.PIPE_BYTES == 1024 * 1024
+    finally:
+        encryptor.abort()
 
 
 def test_it_removes_partial_output_when_a_stream_is_aborted(install_key, gpg_dirs):
