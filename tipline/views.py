@@ -88,9 +88,12 @@ def _tip_within_limits(desk: Desk, worked: bool) -> bool:
         lane, site_limit = ":work", settings.POW_TIPS_PER_MINUTE
     else:
         lane, site_limit = "", settings.TIPS_PER_MINUTE
-    if not throttle.allow(f"tips:desk:{desk.pk}{lane}", settings.TIPS_PER_DESK_PER_MINUTE):
-        return False
-    return throttle.allow(f"tips{lane}", site_limit)
+    return throttle.allow_all(
+        [
+            (f"tips:desk:{desk.pk}{lane}", settings.TIPS_PER_DESK_PER_MINUTE),
+            (f"tips{lane}", site_limit),
+        ]
+    )
 
 
 def _too_busy(request: HttpRequest) -> HttpResponse:
