@@ -11,7 +11,8 @@ The baseline, measured in the same run, is the same cryptographic work in a loop
 or Django, in as many processes as gunicorn runs workers: python-gnupg encrypting the same
 envelope to the same three keys in the site's keyring with the site's gpg options, then
 ``codenames.generate``, ``codenames.derive`` and ``reply_keys.public_key`` themselves (only
-the pepper comes from a bare settings object).
+the pepper comes from a bare settings object), then gpg clear-signing a receipt of the same
+size with the site's receipt key, as ``receipts.sign`` runs it.
 
     python bench/submit_throughput.py [--seconds 20]
 """
@@ -27,6 +28,7 @@ import resource
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -109,7 +111,28 @@ def envelope_bytes() -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-def bare_submissions(home: str, fingerprints: list[str], pepper: str, seconds: float) -> dict:
+def receipt_signer(home: str) -> list[str]:
+    """The command ``receipts._sign`` runs, for the receipt key the site made in ``home``."""
+    listed = subprocess.run(
+        ["gpg", "--batch", "--homedir", home, "--list-secret-keys", "--with-colons"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line[:4] == "fpr:")
+    command = ["gpg", "--batch", "--no-tty", "--homedir", home, "--local-user", fingerprint]
+    return [*command, "--digest-algo", "SHA256", "--armor", "--clearsign"]
+
+
+RECEIPT = (
+    "Tipline receipt v1\nReference: T-7K2M-9QXD-4HWP\nReceived: 2026-11-26T09:40Z\n"
+    "Submission SHA-256: " + "0" * 64 + "\n"
+).encode()
+
+
+def bare_submissions(
+    home: str, fingerprints: list[str], signer: list[str], pepper: str, seconds: float
+) -> dict:
     """One process's loop: what ``submissions.submit_tip`` computes, for ``seconds``.
 
     Returns each tip's time and the CPU time spent, this process's and its gpg children's.
@@ -133,6 +156,9 @@ def bare_submissions(home: str, fingerprints: list[str], pepper: str, seconds: f
             raise RuntimeError(f"encryption failed: {result.status}")
         codename = codenames.generate()
         reply_keys.public_key(codenames.derive(codename).reply_private_key)
+        signed = subprocess.run(signer, input=RECEIPT, capture_output=True, check=False)
+        if b"BEGIN PGP SIGNATURE" not in signed.stdout:
+            raise RuntimeError(f"receipt signing failed: {signed.stderr!r}")
         times.append(time.perf_counter() - started)
     return {"times": times, "cpu": cpu_of_self_and_children() - cpu_before}
 
@@ -165,6 +191,7 @@ class Baseline:
     processes: int
     home: str
     fingerprints: list[str]
+    signer: list[str]
     pepper: str = field(default_factory=lambda: secrets.token_urlsafe(50))  # as the site's
     rates: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
@@ -178,6 +205,7 @@ class Baseline:
                 bare_submissions,
                 [self.home] * n,
                 [self.fingerprints] * n,
+                [self.signer] * n,
                 [self.pepper] * n,
                 [seconds] * n,
             )
@@ -356,7 +384,8 @@ def run(seconds: float, rounds: int) -> dict:
         fingerprints = desk_fingerprints(stack)
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
-            bare = Baseline(pool, processes, home, fingerprints)
+            signer = receipt_signer(str(stack.data_dir / "gnupg" / "receipts"))
+            bare = Baseline(pool, processes, home, fingerprints, signer)
             alone = load(stack, 1, seconds / 2).summary()
             phases = [compared(stack, bare, c, seconds, rounds) for c in (10, 50)]
         return {
