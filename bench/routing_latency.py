@@ -1,12 +1,13 @@
 """Routing latency under a sustained flood of tips, through the real stack.
 
-Starts the public site (gunicorn), two Celery workers and beat on a private Redis, with the
+Starts the public site (gunicorn), Celery workers (two of two processes each, unless told
+otherwise) and beat on a private Redis, with the
 database named by DATABASE_URL (a fresh PostgreSQL database) or SQLite, submits tips over HTTP
 at a fixed rate for a fixed time, and reports how long each tip waited between being stored and
 being routed (received_at to routed_at, both taken on this machine). The baseline, measured in
 the same run, is a Celery control ping: one broker round trip to a worker and back.
 
-    python bench/routing_latency.py [--rate 20] [--seconds 20]
+    python bench/routing_latency.py [--rate 20] [--seconds 20] [--workers 2 --processes 2]
 """
 
 from __future__ import annotations
@@ -60,15 +61,15 @@ def control_ping_ms(stack: Stack, samples: int = 30) -> list[float]:
     return times
 
 
-def run(rate: float, seconds: float) -> dict:
+def run(rate: float, seconds: float, workers: int = 2, processes: int = 2) -> dict:
     stack = Stack(Path(tempfile.mkdtemp(prefix="b", dir="/tmp")))
     stack.env["TIPLINE_SWEEP_SECONDS"] = "5"
     try:
         stack.start_redis()
         stack.provision()
         stack.start_sites()
-        stack.start_worker("worker-a", concurrency=2)
-        stack.start_worker("worker-b", concurrency=2)
+        for n in range(workers):
+            stack.start_worker(f"worker-{n}", concurrency=processes)
         stack.start_beat()
         wait_for(lambda: control_ping_ms(stack, 1), 60, "workers", interval=1)
         submit(stack)  # warm up each code path once
@@ -122,8 +123,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0, help="tips per second")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers")
+    parser.add_argument("--processes", type=int, default=2, help="processes in each worker")
     args = parser.parse_args()
-    result = run(args.rate, args.seconds)
+    result = run(args.rate, args.seconds, args.workers, args.processes)
+    print(f"{args.workers} worker(s) of {args.processes} process(es)")
     print(
         f"| {result['database']} | {result['rate']:.0f}/s for {result['seconds']:.0f} s "
         f"| {result['acknowledged']}/{result['sent']} ({result['achieved_rate']:.1f}/s) "
