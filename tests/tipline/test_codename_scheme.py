@@ -32,6 +32,15 @@ def argon2_runs(monkeypatch):
     return runs
 
 
+def argon2id(codename: str, label: bytes) -> bytes:
+    """Argon2id at the OWASP minimum (19 MiB, 2 passes), salted with the label and pepper."""
+    salt = hashlib.sha256(label + b"\0" + PEPPER.encode()).digest()
+    return hash_secret_raw(
+        codename.encode(), salt, time_cost=2, memory_cost=19 * 1024, parallelism=1,
+        hash_len=32, type=Type.ID,
+    )  # fmt: skip
+
+
 def hkdf_sha256(key: bytes, info: bytes) -> bytes:
     """RFC 5869 with an empty salt and one block of output, written out independently."""
     prk = hmac.new(b"\0" * 32, key, hashlib.sha256).digest()
@@ -57,11 +66,7 @@ def test_checking_in_to_a_new_tip_costs_one_argon2id_run(alice, argon2_runs):
 
 def test_the_two_secrets_are_separate_hkdf_outputs_of_one_argon2id_run(public_site):
     codename = codenames.generate()
-    salt = hashlib.sha256(b"tipline codename v2\0" + PEPPER.encode()).digest()
-    master = hash_secret_raw(
-        codename.encode(), salt, time_cost=2, memory_cost=19 * 1024, parallelism=1,
-        hash_len=32, type=Type.ID,
-    )  # fmt: skip
+    master = argon2id(codename, b"tipline codename v2")
     derived = codenames.derive(f" {codename.upper()}  ")
     assert derived.lookup == hkdf_sha256(master, b"tipline codename lookup v2").hex()
     assert derived.reply_private_key == hkdf_sha256(master, b"tipline reply key v2")
@@ -83,18 +88,10 @@ def test_the_lookup_hash_does_not_open_replies(alice):
 
 def first_scheme_tip(desk, codename: str) -> Tip:
     """A tip as the first scheme stored it: two Argon2id runs under their own salts."""
-
-    def argon2(label: bytes) -> bytes:
-        salt = hashlib.sha256(label + b"\0" + PEPPER.encode()).digest()
-        return hash_secret_raw(
-            codename.encode(), salt, time_cost=2, memory_cost=19 * 1024, parallelism=1,
-            hash_len=32, type=Type.ID,
-        )  # fmt: skip
-
-    private = argon2(b"tipline reply key v1")
+    private = argon2id(codename, b"tipline reply key v1")
     return Tip.objects.create(
         desk=desk,
-        codename_hash=argon2(b"tipline codename v1").hex(),
+        codename_hash=argon2id(codename, b"tipline codename v1").hex(),
         codename_scheme=1,
         envelope=b"placeholder",
         reply_public_key=reply_keys.public_key(private),
