@@ -196,8 +196,8 @@ class StreamEncryptor:
         )
         # A pipe of one upload read (1 MiB) rather than Linux's 64 KiB: the web process hands
         # gpg a read in one go and goes back to the socket while gpg works, instead of waking
-        # it sixteen times a read. Kernel memory, not the process's; refused above the
-        # system's limit (fs.pipe-max-size), when the default stays.
+        # it sixteen times a read. Kernel memory, not the process's. Above the system's limit
+        # (fs.pipe-max-size) the kernel refuses, and the default size stays.
         with contextlib.suppress(OSError):
             fcntl.fcntl(self._process.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._stderr: list[bytes] = []
