@@ -18,11 +18,16 @@ SCRATCH_DATABASE = .venv/bin/python bench/with_scratch_database.py $(POSTGRES_UR
 bench:
 	.venv/bin/python bench/routing_latency.py --rate 20 --seconds 20
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/routing_latency.py --rate 20 --seconds 20
+	.venv/bin/python bench/routing_latency.py --rate 20 --seconds 20 --workers 1 --processes 1
+	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/routing_latency.py --rate 20 --seconds 20 --workers 1 --processes 1
+	.venv/bin/python bench/gpg_settings.py --seconds 8
 	.venv/bin/python bench/stats_dashboard.py
 	$(SCRATCH_DATABASE) .venv/bin/python bench/stats_dashboard.py
 	$(SCRATCH_DATABASE) .venv/bin/python bench/inbox_pages.py
 	.venv/bin/python bench/submit_throughput.py --seconds 20
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/submit_throughput.py --seconds 20
+	for shape in "1 8" "2 2" "2 8" "4 2"; do set -- $$shape; \
+		.venv/bin/python bench/submit_throughput.py --seconds 12 --rounds 3 --web-workers $$1 --web-threads $$2; done
 	.venv/bin/python bench/large_upload.py --size-mib 1024
 	.venv/bin/python bench/open_tip.py
 	DATABASE_URL=$(POSTGRES_URL) .venv/bin/python bench/spam_flood.py --junk 2000 --genuine 20

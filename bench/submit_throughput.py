@@ -369,8 +369,13 @@ def compared(stack: Stack, bare: Baseline, concurrency: int, seconds: float, rou
     }
 
 
-def run(seconds: float, rounds: int) -> dict:
+def run(seconds: float, rounds: int, web_workers: int = 0, web_threads: int = 0) -> dict:
     stack = Stack(Path(tempfile.mkdtemp(prefix="b", dir="/tmp")))
+    # gunicorn.conf.py's defaults (2 x 4) unless told otherwise, to compare process counts.
+    if web_workers:
+        stack.env["TIPLINE_WEB_WORKERS"] = str(web_workers)
+    if web_threads:
+        stack.env["TIPLINE_WEB_THREADS"] = str(web_threads)
     try:
         stack.start_redis()
         provision_desk_of_three(stack)
@@ -412,12 +417,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=4, help="baseline/load rounds per phase")
+    parser.add_argument("--web-workers", type=int, default=0, help="gunicorn processes")
+    parser.add_argument("--web-threads", type=int, default=0, help="threads in each")
     args = parser.parse_args()
-    result = run(args.seconds, args.rounds)
+    result = run(args.seconds, args.rounds, args.web_workers, args.web_threads)
     rates = ", ".join(f"{rate:.1f}" for rate in result["baseline_rates"])
     print(
         f"{result['database']}, desk of {result['recipients']} reviewers, "
-        f"{result['processes']} gunicorn workers, {args.seconds:.0f} s per phase in "
+        f"{result['processes']} gunicorn workers of {args.web_threads or 'the default'} threads, "
+        f"{args.seconds:.0f} s per phase in "
         f"{args.rounds} rounds, load average {os.getloadavg()[0]:.1f} at the end"
     )
     print(
