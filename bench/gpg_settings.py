@@ -179,9 +179,8 @@ def run(seconds: float, repeat: int) -> dict:
         }
         return {"encryption": rows, "decrypt": decrypt, "made": made}
     finally:
-        subprocess.run(["gpgconf", "--homedir", str(root / "protected"), "--kill", "all"])
-        subprocess.run(["gpgconf", "--homedir", str(root / "unprotected"), "--kill", "all"])
-        subprocess.run(["gpgconf", "--homedir", str(root / "keys"), "--kill", "all"])
+        for home in root.iterdir():  # the agents the homes started
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 

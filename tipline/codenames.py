@@ -95,11 +95,6 @@ def derive(codename: str) -> Derived:
     )
 
 
-def codename_hash(codename: str) -> str:
-    """The stored form of a codename (hex). Only the public site holds the pepper."""
-    return derive(codename).lookup
-
-
 def first_scheme_hash(codename: str) -> str:
     """The stored form of a codename for tips of the first scheme: its own Argon2id run."""
     return stretch(codename, b"tipline codename v1").hex()

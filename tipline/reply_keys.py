@@ -22,11 +22,6 @@ class ReplyKeyError(Exception):
     """A sealed reply could not be opened with this key."""
 
 
-def derive_private_key(codename: str) -> bytes:
-    """The 32 raw bytes of the tip's X25519 private key (public site only: needs the pepper)."""
-    return codenames.derive(codename).reply_private_key
-
-
 def first_scheme_private_key(codename: str) -> bytes:
     """The private key of a tip stored under the first scheme: an Argon2id run of its own."""
     return codenames.stretch(codename, b"tipline reply key v1")

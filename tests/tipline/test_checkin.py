@@ -9,7 +9,7 @@ from django.test import Client
 from reviewers import triage
 from reviewers.tips import open_thread, send_reply
 from tests.conftest import switch_site
-from tipline import reply_keys, routing
+from tipline import codenames, reply_keys, routing
 from tipline.models import Attachment, Message, Tip
 
 REPLY = "reply-canary-4411: can you send the ledger?"
@@ -123,7 +123,7 @@ def test_a_reply_is_readable_only_with_the_codename(codename, alice, settings):
     # A database copy does not hold the key: only the codename derives it.
     with pytest.raises(reply_keys.ReplyKeyError):
         reply_keys.open_sealed(
-            reply_keys.derive_private_key("wrong " * 7), message.body_for_tipster, tip.pk
+            codenames.derive("wrong " * 7).reply_private_key, message.body_for_tipster, tip.pk
         )
     client = Client()
     check_in(client, codename)

@@ -19,15 +19,15 @@ def test_it_never_repeats_in_practice():
 def test_it_hashes_with_argon2id_and_the_pepper(settings):
     settings.CODENAME_PEPPER = "pepper one"
     codename = codenames.generate()
-    digest = codenames.codename_hash(codename)
+    digest = codenames.derive(codename).lookup
     assert len(digest) == 64 and codename not in digest
-    assert codenames.codename_hash(codename) == digest
-    assert codenames.codename_hash(f"  {codename.upper()} ") == digest
+    assert codenames.derive(codename).lookup == digest
+    assert codenames.derive(f"  {codename.upper()} ").lookup == digest
     settings.CODENAME_PEPPER = "pepper two"
-    assert codenames.codename_hash(codename) != digest
+    assert codenames.derive(codename).lookup != digest
 
 
 def test_it_refuses_to_hash_without_the_pepper(settings):
     settings.CODENAME_PEPPER = None
     with pytest.raises(RuntimeError):
-        codenames.codename_hash("any words at all")
+        codenames.derive("any words at all")
