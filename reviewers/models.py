@@ -76,6 +76,8 @@ class Note(models.Model):
     written_at = models.DateTimeField(default=timezone.now)
     body = models.BinaryField()
     recipients = models.JSONField(default=list)
+    # A tip note's own passphrase, sealed to the tip's part key (tipline/part_keys.py).
+    sealed_passphrase = models.BinaryField(null=True, blank=True)
 
     class Meta:
         ordering = ["written_at", "pk"]

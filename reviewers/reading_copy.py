@@ -21,13 +21,16 @@ What keeps the copy from widening access:
 from __future__ import annotations
 
 import json
+import logging
 
 from django.db import transaction
 from django.utils import timezone
 
 from reviewers.models import Note, ReadingCopy
-from tipline import crypto
+from tipline import crypto, part_keys
 from tipline.models import Message, Tip
+
+logger = logging.getLogger(__name__)
 
 TIP = "tip"
 
@@ -83,10 +86,41 @@ class TipReader:
         self.decryptions += 1
         return crypto.decrypt_bytes(ciphertext, self.fingerprint, self.passphrase)
 
-    def document(self, name: str, ciphertext: bytes) -> dict:
-        """The decrypted JSON document of part ``name`` (whose ciphertext is given)."""
+    def _open_with_part_key(self, name: str, ciphertext: bytes, sealed) -> bytes | None:
+        """Part ``name`` opened with its own passphrase (tipline/part_keys.py), or None.
+
+        Only once the envelope has been read (it holds the part key), and only for a part
+        encrypted to this reviewer's key: the part key never reads what their key could not.
+        """
+        part_key = part_keys.private_from(self.documents.get(TIP))
+        if sealed is None or part_key is None or self.fingerprint not in self.parts.get(name, ()):
+            return None
+        if not part_keys.matches(part_key, self.tip.part_public_key):
+            # Parts were sealed to a key the envelope does not hold: the row was changed.
+            logger.error("tip %s: its part key does not match its envelope", self.tip.pk)
+            return None
+        try:
+            passphrase = part_keys.open_secret(part_key, bytes(sealed), self.tip.pk)
+            return crypto.decrypt_part(ciphertext, passphrase)
+        except (part_keys.PartKeyError, crypto.CryptoError) as exc:
+            logger.warning(
+                "tip %s: %s did not open with its passphrase (%s); using the reviewer's key",
+                self.tip.pk,
+                name,
+                type(exc).__name__,
+            )
+            return None
+
+    def document(self, name: str, ciphertext: bytes, sealed=None) -> dict:
+        """The decrypted JSON document of part ``name`` (whose ciphertext is given).
+
+        ``sealed`` is the part's own passphrase sealed to the tip's part key, if it has one.
+        """
         if name not in self.documents:
-            self.documents[name] = json.loads(self._decrypt(ciphertext))
+            plaintext = self._open_with_part_key(name, ciphertext, sealed)
+            if plaintext is None:
+                plaintext = self._decrypt(ciphertext)
+            self.documents[name] = json.loads(plaintext)
             self.fresh = True
         return self.documents[name]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from reviewers.models import Case, CaseTip, Note, ReadingCopy
-from tipline import crypto, storage
+from tipline import crypto, part_keys, storage
 from tipline.audit import log_action
 from tipline.models import Attachment, Desk, Message, ReviewerKey, Tip
 
@@ -66,8 +66,21 @@ def _decrypt(data, fingerprint: str, passphrase: str) -> dict:
     return json.loads(crypto.decrypt_bytes(bytes(data), fingerprint, passphrase))
 
 
-def _encrypt(document: dict, keys: list[crypto.PublicKey]) -> bytes:
-    return crypto.encrypt_bytes(json.dumps(document, ensure_ascii=False).encode(), keys)
+def _encrypt(
+    document: dict, keys: list[crypto.PublicKey], secret: part_keys.PartSecret | None = None
+) -> bytes:
+    return crypto.encrypt_bytes(
+        json.dumps(document, ensure_ascii=False).encode(),
+        keys,
+        part_passphrase=secret.passphrase if secret else None,
+    )
+
+
+def _sealed_part(document: dict, keys, part_public_key: bytes, tip_id: int):
+    """A part re-encrypted to ``keys`` and to a new passphrase sealed to the new part key;
+    returns (ciphertext, sealed passphrase)."""
+    secret = part_keys.seal_new(part_public_key, tip_id)
+    return _encrypt(document, keys, secret), secret.sealed
 
 
 def _rename_files(document: dict, renames: dict[str, str]) -> dict:
@@ -149,9 +162,17 @@ def reencrypt_tip(
             new_names.append(new_name)
             renames[attachment.storage_name] = new_name
 
+        # A new part key, so a reader who left cannot open the passphrases of parts to come.
+        part_private_key, part_public_key = part_keys.new_pair()
+        envelope_doc.update(part_keys.envelope_entry(part_private_key))
         new_envelope = _encrypt(_rename_files(envelope_doc, renames), keys)
-        new_bodies = {m.pk: _encrypt(_rename_files(doc, renames), keys) for m, doc in messages}
-        new_notes = {note.pk: _encrypt(doc, keys) for note, doc in notes}
+        new_bodies = {
+            m.pk: _sealed_part(_rename_files(doc, renames), keys, part_public_key, tip.pk)
+            for m, doc in messages
+        }
+        new_notes = {
+            note.pk: _sealed_part(doc, keys, part_public_key, tip.pk) for note, doc in notes
+        }
 
         with transaction.atomic():
             locked = Tip.objects.select_for_update().get(pk=tip.pk)
@@ -159,7 +180,8 @@ def reencrypt_tip(
                 raise ReencryptionError("Someone re-encrypted this tip at the same time.")
             locked.envelope = new_envelope
             locked.recipients = fingerprints
-            update = ["envelope", "recipients"]
+            locked.part_public_key = part_public_key
+            update = ["envelope", "recipients", "part_public_key"]
             if to_desk is not None and to_desk.pk != tip.desk_id:
                 locked.desk = to_desk
                 update.append("desk")
@@ -173,10 +195,22 @@ def reencrypt_tip(
             locked.save(update_fields=update)
             # Its keys are the old ones: the next reader makes a new one.
             ReadingCopy.objects.filter(tip=locked).delete()
-            for pk, body in new_bodies.items():
-                Message.objects.filter(pk=pk).update(body_for_desk=body, recipients=fingerprints)
-            for pk, body in new_notes.items():
-                Note.objects.filter(pk=pk).update(body=body, recipients=fingerprints)
+            for pk, (body, sealed) in new_bodies.items():
+                Message.objects.filter(pk=pk).update(
+                    body_for_desk=body, recipients=fingerprints, sealed_passphrase=sealed
+                )
+            for pk, (body, sealed) in new_notes.items():
+                Note.objects.filter(pk=pk).update(
+                    body=body, recipients=fingerprints, sealed_passphrase=sealed
+                )
+            # Parts this reviewer could not read keep their ciphertext; what was sealed for
+            # them is sealed to the old part key, which opens nothing any more.
+            Message.objects.filter(tip=locked).exclude(pk__in=list(new_bodies)).update(
+                sealed_passphrase=None
+            )
+            Note.objects.filter(tip=locked).exclude(pk__in=list(new_notes)).update(
+                sealed_passphrase=None
+            )
             for old, new in renames.items():
                 changed = Attachment.objects.filter(tip=locked, storage_name=old).update(
                     storage_name=new

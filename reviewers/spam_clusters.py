@@ -74,7 +74,10 @@ def _read_text(tip: Tip, fingerprint: str, passphrase: str) -> tuple[list[dict],
     for message in followups:
         if fingerprint in message.recipients:
             name = reading_copy.message_part(message.pk)
-            texts.append(reader.document(name, bytes(message.body_for_desk)).get("message", ""))
+            document = reader.document(
+                name, bytes(message.body_for_desk), message.sealed_passphrase
+            )
+            texts.append(document.get("message", ""))
     reader.keep()
     return answers, texts
 

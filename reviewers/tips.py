@@ -10,7 +10,7 @@ from django.db import transaction
 
 from reviewers import correlation, reading_copy, similarity, watchlists
 from reviewers.models import Note
-from tipline import crypto, reply_keys, storage
+from tipline import crypto, part_keys, reply_keys, storage
 from tipline.audit import log_action
 from tipline.models import Attachment, Message, Tip
 
@@ -27,10 +27,15 @@ class OpenedTip:
     offline: bool = False
 
 
-def _document(reader, name: str, ciphertext, fingerprint: str, passphrase: str) -> dict:
-    """A part's decrypted JSON: through ``reader`` (reviewers/reading_copy.py) when given."""
+def _document(
+    reader, name: str, ciphertext, fingerprint: str, passphrase: str, sealed=None
+) -> dict:
+    """A part's decrypted JSON: through ``reader`` (reviewers/reading_copy.py) when given.
+
+    ``sealed`` is the part's own passphrase sealed to the tip's part key, if it has one.
+    """
     if reader is not None:
-        return reader.document(name, bytes(ciphertext))
+        return reader.document(name, bytes(ciphertext), sealed)
     return json.loads(crypto.decrypt_bytes(bytes(ciphertext), fingerprint, passphrase))
 
 
@@ -107,11 +112,31 @@ def open_thread(user, tip: Tip, passphrase: str | None, reader=None) -> list[dic
         entry = {"message": message, "readable": readable}
         if entry["readable"]:
             name = reading_copy.message_part(message.pk)
-            document = _document(reader, name, message.body_for_desk, fingerprint, passphrase)
+            document = _document(
+                reader,
+                name,
+                message.body_for_desk,
+                fingerprint,
+                passphrase,
+                message.sealed_passphrase,
+            )
             entry["text"] = document.get("message", "")
             entry["attachments"] = document.get("attachments", [])
         thread.append(entry)
     return thread
+
+
+def _encrypt_part(
+    tip: Tip, document: dict, keys: list[crypto.PublicKey]
+) -> tuple[bytes, list[str], bytes | None]:
+    """A new part of ``tip`` encrypted to ``keys`` (and to its own passphrase when it may have
+    one: tipline/part_keys.py); returns the ciphertext, its recipients and the sealed passphrase."""
+    fingerprints = [key.fingerprint for key in keys]
+    secret = part_keys.secret_for(tip, fingerprints)
+    body = crypto.encrypt_bytes(
+        json.dumps(document).encode(), keys, part_passphrase=secret.passphrase if secret else None
+    )
+    return body, fingerprints, secret.sealed if secret else None
 
 
 def send_reply(user, tip: Tip, text: str) -> Message:
@@ -120,13 +145,15 @@ def send_reply(user, tip: Tip, text: str) -> Message:
         raise crypto.CryptoError("this tip has no reply key")
     keys = tip.desk.recipient_keys()
     document = {"version": 2, "kind": "reply", "message": text}
+    body, fingerprints, sealed = _encrypt_part(tip, document, keys)
     with transaction.atomic():
         message = Message.objects.create(
             tip=tip,
             author=Message.Author.REVIEWER,
             sender=user,
-            body_for_desk=crypto.encrypt_bytes(json.dumps(document).encode(), keys),
-            recipients=[key.fingerprint for key in keys],
+            body_for_desk=body,
+            recipients=fingerprints,
+            sealed_passphrase=sealed,
             body_for_tipster=reply_keys.seal(tip.reply_public_key, text.encode(), tip.pk),
         )
         log_action(user, "tip.reply", tip_id=tip.pk, message=message.pk)
@@ -136,10 +163,10 @@ def send_reply(user, tip: Tip, text: str) -> Message:
 def add_note(user, tip: Tip, text: str) -> Note:
     """An internal note, encrypted to the desk's current readers; audited without its text."""
     keys = tip.desk.recipient_keys()
-    body = crypto.encrypt_bytes(json.dumps({"version": 1, "note": text}).encode(), keys)
+    body, fingerprints, sealed = _encrypt_part(tip, {"version": 1, "note": text}, keys)
     with transaction.atomic():
         note = Note.objects.create(
-            tip=tip, author=user, body=body, recipients=[key.fingerprint for key in keys]
+            tip=tip, author=user, body=body, recipients=fingerprints, sealed_passphrase=sealed
         )
         log_action(user, "tip.note", tip_id=tip.pk, note=note.pk)
     return note
@@ -153,7 +180,9 @@ def open_notes(user, tip: Tip, passphrase: str | None, reader=None) -> list[dict
         entry = {"note": note, "readable": readable}
         if entry["readable"]:
             name = reading_copy.note_part(note.pk)
-            document = _document(reader, name, note.body, fingerprint, passphrase)
+            document = _document(
+                reader, name, note.body, fingerprint, passphrase, note.sealed_passphrase
+            )
             entry["text"] = document.get("note", "")
         notes.append(entry)
     return notes

@@ -102,6 +102,7 @@ def gpg_dirs(settings):
     root = short_tempdir()
     settings.REVIEWER_GNUPG_ROOT = root / "r"
     settings.PUBLIC_GNUPG_HOME = root / "p"
+    settings.PART_GNUPG_HOME = root / "s"
     settings.ENCRYPTED_FILES_DIR = root / "f"
     yield root
     stop_agents_under(root / "r")

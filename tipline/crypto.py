@@ -148,12 +148,41 @@ def ensure_public_keys(keys: Iterable[PublicKey]) -> list[str]:
     return [key.fingerprint for key in keys]
 
 
-def encrypt_bytes(data: bytes, keys: Iterable[PublicKey]) -> bytes:
-    """Encrypt ``data`` to every key in ``keys`` (binary OpenPGP message)."""
+# How a part's own passphrase (tipline/part_keys.py) is hashed into its key-encryption key. The
+# passphrase is 256 random bits, so the light end of iterated hashing is enough; gpg's default
+# (65 million bytes hashed) is for passphrases people choose. 1024, the documented minimum, is
+# silently written as the maximum by gpg 2.2, so the next step up is used.
+PART_S2K = [
+    "--symmetric",
+    "--s2k-mode",
+    "3",
+    "--s2k-count",
+    "65536",
+    "--s2k-digest-algo",
+    "SHA256",
+    "--s2k-cipher-algo",
+    "AES256",
+]
+
+
+def encrypt_bytes(
+    data: bytes, keys: Iterable[PublicKey], part_passphrase: str | None = None
+) -> bytes:
+    """Encrypt ``data`` to every key in ``keys`` (binary OpenPGP message).
+
+    With ``part_passphrase`` the same message also opens with that passphrase (a part of a tip
+    with a part key: tipline/part_keys.py).
+    """
     fingerprints = ensure_public_keys(keys)
     if not fingerprints:
         raise NoRecipientsError("no recipient keys")
-    result = _gpg(public_home()).encrypt(data, fingerprints, armor=False, always_trust=True)
+    extra = {}
+    if part_passphrase is not None:
+        _check_passphrase_format(part_passphrase)
+        extra = {"passphrase": part_passphrase, "extra_args": PART_S2K}
+    result = _gpg(public_home()).encrypt(
+        data, fingerprints, armor=False, always_trust=True, **extra
+    )
     if not result.ok:
         raise CryptoError(f"encryption failed: {result.status}")
     return result.data
@@ -439,6 +468,24 @@ def decrypt_bytes(data: bytes, fingerprint: str, passphrase: str) -> bytes:
     _check_passphrase_format(passphrase)
     home = reviewer_home(fingerprint)
     result = _gpg(home).decrypt(data, passphrase=passphrase)
+    if not result.ok:
+        raise DecryptionError(f"decryption failed: {result.status}")
+    return result.data
+
+
+def part_home() -> Path:
+    """The back office's GnuPG home for opening parts with their own passphrase: it never
+    holds a secret key, so gpg can only use the passphrase it is given."""
+    if settings.PART_GNUPG_HOME is None:
+        raise CryptoError("this site opens no tip parts")
+    return Path(settings.PART_GNUPG_HOME)
+
+
+def decrypt_part(data: bytes, passphrase: str) -> bytes:
+    """Decrypt a tip part with its own passphrase (tipline/part_keys.py); never cached."""
+    _check_passphrase_format(passphrase)
+    gpg = _gpg(part_home())
+    result = gpg.decrypt(data, passphrase=passphrase, extra_args=["--no-symkey-cache"])
     if not result.ok:
         raise DecryptionError(f"decryption failed: {result.status}")
     return result.data

@@ -341,6 +341,9 @@ class Tip(models.Model):
     routed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # X25519 public key derived from the codename (tipline/reply_keys.py); replies are sealed to it.
     reply_public_key = models.BinaryField(null=True, blank=True)
+    # Public half of the tip's part key (tipline/part_keys.py); the private half is only inside
+    # the envelope. Tips stored before part keys have none.
+    part_public_key = models.BinaryField(null=True, blank=True)
     # The tip's public name on its signed receipt (tipline/receipts.py): random, opens nothing.
     # Tips received before receipts existed have none.
     reference = models.CharField(max_length=17, unique=True, null=True, blank=True)
@@ -516,6 +519,8 @@ class Message(models.Model):
     sent_at = models.DateTimeField(default=timezone.now, db_index=True)
     body_for_desk = models.BinaryField()
     recipients = models.JSONField(default=list)
+    # body_for_desk's own passphrase, sealed to the tip's part key (tipline/part_keys.py).
+    sealed_passphrase = models.BinaryField(null=True, blank=True)
     body_for_tipster = models.BinaryField(null=True, blank=True)
     # Flags, not times: the server keeps no record of when a tipster came back.
     read_by_tipster = models.BooleanField(default=False)

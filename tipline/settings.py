@@ -388,6 +388,9 @@ PUBLIC_GNUPG_HOME = Path(env("TIPLINE_PUBLIC_GNUPG_HOME", str(GNUPG_DIR / "publi
 REVIEWER_GNUPG_ROOT = (
     None if PUBLIC else Path(env("TIPLINE_REVIEWER_GNUPG_ROOT", str(GNUPG_DIR / "reviewers")))
 )
+# Where the back office opens a tip's parts with their own passphrases (tipline/part_keys.py):
+# a home that never holds a secret key.
+PART_GNUPG_HOME = None if PUBLIC else GNUPG_DIR / "parts"
 ENCRYPTED_FILES_DIR = Path(env("TIPLINE_FILES_DIR", str(DATA_DIR / "files")))
 
 # The organization's OpenPGP public key (armored), offered at /organization-key.asc for

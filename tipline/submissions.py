@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from tipline import codenames, crypto, receipts, reply_keys, storage, watch_on_arrival
+from tipline import (
+    codenames,
+    crypto,
+    part_keys,
+    receipts,
+    reply_keys,
+    storage,
+    watch_on_arrival,
+)
 from tipline.audit import log_action
 from tipline.models import Attachment, Desk, Message, ReviewerKey, Tip
 from tipline.uploads import EncryptedUpload
@@ -50,10 +58,12 @@ def build_envelope(
     answers: list[dict],
     uploads: list[EncryptedUpload],
     language: str,
+    part_key: bytes | None = None,
 ) -> bytes:
     """The plaintext document that is encrypted as a whole: everything the tipster wrote.
 
-    ``answers`` come from QuestionnaireForm.answers(); file names and types are only here.
+    ``answers`` come from QuestionnaireForm.answers(); file names and types are only here. The
+    tip's part key (tipline/part_keys.py), when given, is only here too.
     """
     document = {
         "version": ENVELOPE_VERSION,
@@ -63,6 +73,8 @@ def build_envelope(
         "answers": answers,
         "attachments": _attachments(uploads),
     }
+    if part_key is not None:
+        document.update(part_keys.envelope_entry(part_key))
     return json.dumps(document, ensure_ascii=False).encode()
 
 
@@ -99,7 +111,10 @@ def submit_tip(
     """
     if not keys:
         raise crypto.NoRecipientsError("desk has no reviewers")
-    envelope = crypto.encrypt_bytes(build_envelope(desk, answers, uploads, language), keys)
+    part_private_key, part_public_key = part_keys.new_pair()
+    envelope = crypto.encrypt_bytes(
+        build_envelope(desk, answers, uploads, language, part_private_key), keys
+    )
     reward_envelope, reward_recipients = None, None
     if reward_contact:
         # The reward officers' compartment, never the desk's (reviewers/rewards.py). The form
@@ -127,6 +142,7 @@ def submit_tip(
                 recipients=[key.fingerprint for key in keys],
                 language=language,
                 reply_public_key=reply_keys.public_key(derived.reply_private_key),
+                part_public_key=part_public_key,
                 routing_answers=routing_answers or {},
                 has_files=bool(uploads),
                 reference=receipts.new_reference(),
@@ -160,7 +176,13 @@ def submit_followup(
         "message": text,
         "attachments": _attachments(uploads),
     }
-    body = crypto.encrypt_bytes(json.dumps(document, ensure_ascii=False).encode(), keys)
+    fingerprints = [key.fingerprint for key in keys]
+    secret = part_keys.secret_for(tip, fingerprints)
+    body = crypto.encrypt_bytes(
+        json.dumps(document, ensure_ascii=False).encode(),
+        keys,
+        part_passphrase=secret.passphrase if secret else None,
+    )
     committed: list[str] = []
     try:
         with transaction.atomic():
@@ -168,7 +190,8 @@ def submit_followup(
                 tip=tip,
                 author=Message.Author.TIPSTER,
                 body_for_desk=body,
-                recipients=[key.fingerprint for key in keys],
+                recipients=fingerprints,
+                sealed_passphrase=secret.sealed if secret else None,
             )
             _store_files(tip, uploads, committed, message=message)
             if not tip.watchlist_hit and watch_on_arrival.names_a_listed_entry([], [text]):
