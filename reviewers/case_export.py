@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from reviewers import rewards
+from reviewers import reading_copy, rewards
 from reviewers.cases import OpenedCase
 from reviewers.tips import open_notes, open_thread, open_tip, reviewer_fingerprint
 from tipline import crypto, storage
@@ -92,14 +92,16 @@ def plan_export(user, opened: OpenedCase, passphrase: str, include_contact: bool
     }
     documents.append(("case.json", _json(summary)))
     for tip in tips:
-        tip_opened = open_tip(user, tip, passphrase)
+        # Part keys (tipline/part_keys.py) and the reading copy: about one decryption a tip.
+        reader = reading_copy.reader_for(user, tip, passphrase)
+        tip_opened = open_tip(user, tip, passphrase, reader)
         base = f"tips/{tip.pk}"
         if not tip_opened.readable:
             documents.append((f"{base}/tip.json", _json({"tip": tip.pk, "readable": False})))
             continue
         taken: set[str] = set()
         names = {}
-        thread = open_thread(user, tip, passphrase)
+        thread = open_thread(user, tip, passphrase, reader)
         for entry in [{"attachments": tip_opened.attachments}, *thread]:
             for item in entry.get("attachments", []):
                 names[item["storage_name"]] = _safe_name(item.get("file_name") or "file", taken)
@@ -134,7 +136,7 @@ def plan_export(user, opened: OpenedCase, passphrase: str, include_contact: bool
             ],
             "notes": [
                 {"at": n["note"].written_at, "text": n.get("text") if n["readable"] else None}
-                for n in open_notes(user, tip, passphrase)
+                for n in open_notes(user, tip, passphrase, reader)
             ],
         }
         if include_contact:

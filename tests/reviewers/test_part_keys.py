@@ -9,14 +9,17 @@ alone (a reviewer whose key is held offline, an export).
 """
 
 import base64
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 
-from reviewers import reencrypt, tips
+from reviewers import cases, reencrypt, tips
 from reviewers.models import Note, ReadingCopy
+from tests.reviewers.test_cases import gpg, investigator  # noqa: F401  (a fixture)
 from tests.reviewers.test_reading_copy import open_page
 from tipline import crypto, part_keys, submissions
 from tipline.models import DeskMembership, Message, Tip
@@ -272,3 +275,30 @@ def test_a_part_key_changed_in_the_database_is_not_trusted(
     assert [text for text in EXPECTED if text not in page] == []
     assert len(decryptions) == 10
     assert "does not match its envelope" in caplog.text
+
+
+def test_an_export_holds_every_part_for_one_decryption_of_the_tip(
+    settings,
+    backoffice,
+    desk,
+    alice,
+    logged_in,
+    decryptions,
+    investigator,  # noqa: F811  (the fixture imported above)
+):
+    home, _fingerprint, _subkey, armored = investigator
+    tip = ten_part_tip(settings, desk, alice)
+    case = cases.create_case(alice.user, desk, "export-title", tip)
+    client = logged_in(alice, unlock=True)
+    decryptions.clear()
+    response = client.post(f"/cases/{case.pk}/export/", {"recipient_key": armored})
+    assert response.status_code == 200
+    plaintext = gpg(home, "--decrypt", data=b"".join(response.streaming_content))
+    document = zipfile.ZipFile(io.BytesIO(plaintext)).read(f"case-{case.pk}/tips/{tip.pk}/tip.json")
+    assert [text for text in EXPECTED if text not in document.decode()] == []
+    assert len(decryptions) == 2  # the case's title, and the tip's envelope
+    # The home the parts were opened in holds no plaintext (and no secret key).
+    assert Path(settings.PART_GNUPG_HOME).is_dir()
+    for path in Path(settings.PART_GNUPG_HOME).rglob("*"):
+        if path.is_file() and not path.name.startswith("S."):
+            assert b"canary" not in path.read_bytes(), path
