@@ -12,7 +12,9 @@ or Django, in as many processes as gunicorn runs workers: python-gnupg encryptin
 envelope to the same three keys in the site's keyring with the site's gpg options, then
 ``codenames.generate``, ``codenames.derive`` and ``reply_keys.public_key`` themselves (only
 the pepper comes from a bare settings object), then gpg clear-signing a receipt of the same
-size with the site's receipt key, as ``receipts.sign`` runs it.
+size with the site's receipt key, as ``receipts.sign`` runs it. Last, the same loop runs in 10
+processes at once, as many as the clients of the concurrency-10 phase: the latency that the
+cryptography alone leaves ten tipsters on this machine.
 
     python bench/submit_throughput.py [--seconds 20]
 """
@@ -131,9 +133,15 @@ RECEIPT = (
 
 
 def bare_submissions(
-    home: str, fingerprints: list[str], signer: list[str], pepper: str, seconds: float
+    home: str,
+    fingerprints: list[str],
+    signer: list[str],
+    pepper: str,
+    seconds: float,
+    start_at: float | None = None,
 ) -> dict:
-    """One process's loop: what ``submissions.submit_tip`` computes, for ``seconds``.
+    """One process's loop: what ``submissions.submit_tip`` computes, for ``seconds`` (from the
+    wall-clock time ``start_at``, when given, so that several processes run together).
 
     Returns each tip's time and the CPU time spent, this process's and its gpg children's.
     """
@@ -147,6 +155,8 @@ def bare_submissions(
     gpg = gnupg.GPG(gnupghome=home, options=crypto.COMMON_OPTIONS)
     envelope = envelope_bytes()
     times = []
+    if start_at is not None:
+        time.sleep(max(0.0, start_at - time.time()))
     cpu_before = cpu_of_self_and_children()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -220,6 +230,33 @@ class Baseline:
     @property
     def cpu_ms_per_tip(self) -> float:
         return self.cpu_seconds * 1000 / len(self.latencies_ms)
+
+
+def bare_at_concurrency(bare: Baseline, concurrency: int, seconds: float) -> dict:
+    """The bare loop in ``concurrency`` processes at once, as many as the load phase's clients:
+    what the cryptography alone allows the latency of ``concurrency`` tipsters to be here."""
+    spawn = multiprocessing.get_context("spawn")
+    n = concurrency
+    with ProcessPoolExecutor(n, mp_context=spawn) as pool:
+        start_at = time.time() + 5  # every process started and imported by then
+        runs = list(
+            pool.map(
+                bare_submissions,
+                [bare.home] * n,
+                [bare.fingerprints] * n,
+                [bare.signer] * n,
+                [bare.pepper] * n,
+                [seconds] * n,
+                [start_at] * n,
+            )
+        )
+    times = [t * 1000 for run in runs for t in run["times"]]
+    return {
+        "concurrency": n,
+        "rate": len(times) / seconds,
+        "p50_ms": percentile(times, 0.50),
+        "p99_ms": percentile(times, 0.99),
+    }
 
 
 def gnupg_instance_ms(home: str, samples: int = 40) -> float:
@@ -393,6 +430,7 @@ def run(seconds: float, rounds: int, web_workers: int = 0, web_threads: int = 0)
             bare = Baseline(pool, processes, home, fingerprints, signer)
             alone = load(stack, 1, seconds / 2).summary()
             phases = [compared(stack, bare, c, seconds, rounds) for c in (10, 50)]
+        bare_ten = bare_at_concurrency(bare, 10, seconds / 2)
         return {
             "database": "PostgreSQL" if stack.database_url.startswith("postgres") else "SQLite",
             "recipients": len(fingerprints),
@@ -401,6 +439,7 @@ def run(seconds: float, rounds: int, web_workers: int = 0, web_threads: int = 0)
             "baseline_p99_ms": percentile(bare.latencies_ms, 0.99),
             "baseline_rates": bare.rates,
             "baseline_cpu_ms_per_tip": bare.cpu_ms_per_tip,
+            "bare_ten": bare_ten,
             "alone": alone,
             "phases": phases,
             "tips_stored": stack.sql("SELECT count(*) FROM tipline_tip")[0][0],
@@ -463,6 +502,11 @@ def main() -> None:
     print(
         f"one tipster alone: p50 {alone['p50_ms']:.0f} ms against {result['baseline_p50_ms']:.0f} "
         "ms of bare cryptography per tip"
+    )
+    ten = result["bare_ten"]
+    print(
+        f"bare cryptography in {ten['concurrency']} processes at once: {ten['rate']:.1f} tips/s, "
+        f"p50 {ten['p50_ms']:.0f} ms, p99 {ten['p99_ms']:.0f} ms (the floor for that many tipsters)"
     )
 
 
