@@ -139,6 +139,7 @@ UNLISTED_FIELDS = (  # what the inbox never shows
     "envelope",
     "recipients",
     "reply_public_key",
+    "part_public_key",
     "routing_answers",
     "codename_hash",
     "reward_envelope",

@@ -49,19 +49,6 @@ def follow_up(tip, text, *readers) -> Message:
 
 
 @pytest.fixture
-def decryptions(monkeypatch):
-    calls = []
-    real = crypto.decrypt_bytes
-
-    def counted(*args, **kwargs):
-        calls.append(args[1])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(crypto, "decrypt_bytes", counted)
-    return calls
-
-
-@pytest.fixture
 def alice(make_reviewer, desk):
     return make_reviewer("alice", desks=[desk], key="alice")
 
@@ -90,6 +77,15 @@ EXPECTED = (
 )
 
 
+def first_opening(logged_in, reviewer, tip, decryptions) -> tuple[str, list[str], int]:
+    """The tip page as ``reviewer`` first sees it: the page, the expected texts missing from it,
+    and how many decryptions with a reviewer's key it took."""
+    client = logged_in(reviewer, unlock=True)
+    decryptions.clear()  # the unlock checked the passphrase
+    page = open_page(client, tip)
+    return page, [text for text in EXPECTED if text not in page], len(decryptions)
+
+
 def part_key_of(tip, reviewer) -> bytes:
     """The tip's part key, as only a reader can get it: from the decrypted envelope."""
     tip.refresh_from_db()
@@ -108,12 +104,9 @@ def test_a_first_opening_costs_one_decryption_with_the_reviewers_key(
     settings, backoffice, desk, alice, logged_in, decryptions
 ):
     tip = ten_part_tip(settings, desk, alice)
-    client = logged_in(alice, unlock=True)
     assert not ReadingCopy.objects.filter(tip=tip).exists()
-    decryptions.clear()  # the unlock checked the passphrase
-    page = open_page(client, tip)
-    assert [text for text in EXPECTED if text not in page] == []
-    assert len(decryptions) == 1
+    _page, missing, count = first_opening(logged_in, alice, tip, decryptions)
+    assert missing == [] and count == 1
 
 
 def test_each_part_still_opens_with_the_reviewers_key_alone(settings, backoffice, desk, alice):
@@ -192,11 +185,9 @@ def test_a_part_is_not_sealed_for_a_reader_who_left(
     note.refresh_from_db()
     assert note.sealed_passphrase is None
 
-    client = logged_in(alice, unlock=True)
-    decryptions.clear()
-    page = open_page(client, tip)
+    page, _missing, count = first_opening(logged_in, alice, tip, decryptions)
     assert "after-bob-left" in page and "note-after-bob-left" in page
-    assert len(decryptions) == 4  # the envelope, then each unsealed part with Alice's key
+    assert count == 4  # the envelope, then each unsealed part with Alice's key
 
 
 def test_a_part_is_not_sealed_before_a_new_reader_is_given_the_tip(
@@ -226,11 +217,8 @@ def test_reencryption_gives_the_tip_a_new_part_key(
         with pytest.raises(part_keys.PartKeyError):
             part_keys.open_secret(old_private, bytes(sealed), tip.pk)
 
-    client = logged_in(alice, unlock=True)
-    decryptions.clear()
-    page = open_page(client, tip)
-    assert [text for text in EXPECTED if text not in page] == []
-    assert len(decryptions) == 1
+    _page, missing, count = first_opening(logged_in, alice, tip, decryptions)
+    assert missing == [] and count == 1
 
 
 def test_a_part_that_does_not_open_with_its_passphrase_opens_with_the_key(
@@ -240,11 +228,8 @@ def test_a_part_that_does_not_open_with_its_passphrase_opens_with_the_key(
     first, second = Message.objects.filter(tip=tip).order_by("pk")[:2]
     # A swapped (or damaged) sealed passphrase: the part is read with the reviewer's key.
     Message.objects.filter(pk=first.pk).update(sealed_passphrase=second.sealed_passphrase)
-    client = logged_in(alice, unlock=True)
-    decryptions.clear()
-    page = open_page(client, tip)
-    assert [text for text in EXPECTED if text not in page] == []
-    assert len(decryptions) == 2
+    _page, missing, count = first_opening(logged_in, alice, tip, decryptions)
+    assert missing == [] and count == 2
 
 
 def test_a_tip_stored_without_a_part_key_opens_as_before(
@@ -254,11 +239,8 @@ def test_a_tip_stored_without_a_part_key_opens_as_before(
     Tip.objects.filter(pk=tip.pk).update(part_public_key=None)
     Message.objects.filter(tip=tip).update(sealed_passphrase=None)
     Note.objects.filter(tip=tip).update(sealed_passphrase=None)
-    client = logged_in(alice, unlock=True)
-    decryptions.clear()
-    page = open_page(client, tip)
-    assert [text for text in EXPECTED if text not in page] == []
-    assert len(decryptions) == 10
+    _page, missing, count = first_opening(logged_in, alice, tip, decryptions)
+    assert missing == [] and count == 10
 
 
 def test_a_part_key_changed_in_the_database_is_not_trusted(
@@ -269,11 +251,8 @@ def test_a_part_key_changed_in_the_database_is_not_trusted(
     # sealed to them. The envelope's key no longer matches, so the reader says so and uses its key.
     _private, theirs = part_keys.new_pair()
     Tip.objects.filter(pk=tip.pk).update(part_public_key=theirs)
-    client = logged_in(alice, unlock=True)
-    decryptions.clear()
-    page = open_page(client, tip)
-    assert [text for text in EXPECTED if text not in page] == []
-    assert len(decryptions) == 10
+    _page, missing, count = first_opening(logged_in, alice, tip, decryptions)
+    assert missing == [] and count == 10
     assert "does not match its envelope" in caplog.text
 
 

@@ -45,20 +45,6 @@ def note(tip, author, text, *readers):
 
 
 @pytest.fixture
-def decryptions(monkeypatch):
-    """How many times gpg decrypted something since the test began."""
-    calls = []
-    real = crypto.decrypt_bytes
-
-    def counted(*args, **kwargs):
-        calls.append(args[1])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(crypto, "decrypt_bytes", counted)
-    return calls
-
-
-@pytest.fixture
 def alice(make_reviewer, desk):
     return make_reviewer("alice", desks=[desk], key="alice")
 
