@@ -555,8 +555,12 @@ def secret_key_fingerprints(home: Path) -> list[str]:
     return [key["fingerprint"] for key in _gpg(home).list_keys(secret=True)]
 
 
+AGENT_EXIT_SECONDS = 5
+
+
 def stop_agent(home: Path) -> None:
-    """Stop the gpg-agent serving ``home``, if any."""
+    """Stop the gpg-agent serving ``home``, if any, and wait until it has removed its sockets
+    (it exits after gpgconf returns), so that the home can be moved or deleted at once."""
     # gpgconf is found on PATH, as gpg itself is by default (TIPLINE_GPG_BINARY=gpg).
     subprocess.run(  # nosec B603, B607
         ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
@@ -564,6 +568,9 @@ def stop_agent(home: Path) -> None:
         stderr=subprocess.DEVNULL,
         check=False,
     )
+    deadline = time.monotonic() + AGENT_EXIT_SECONDS
+    while any(Path(home).glob("S.gpg-agent*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def describe_public_key(armored: str) -> dict:

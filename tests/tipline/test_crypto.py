@@ -190,3 +190,17 @@ def test_it_accepts_an_encryption_capable_public_key_and_refuses_the_rest(gpg_di
     time.sleep(2)
     with pytest.raises(crypto.CryptoError):
         crypto.validate_public_key(_gpg_cli(home, "--armor", "--export", fpr))
+
+
+def test_stopping_an_agent_waits_until_its_sockets_are_gone(tmp_path):
+    # gpg-agent exits after gpgconf returns; a home deleted or moved at once could lose the race
+    # with it removing its sockets. Here an agent still shutting down is played by a thread.
+    import threading
+
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    socket = home / "S.gpg-agent.browser"
+    socket.write_bytes(b"")
+    threading.Timer(0.3, socket.unlink).start()
+    crypto.stop_agent(home)
+    assert not socket.exists()
