@@ -207,19 +207,14 @@ class Baseline:
     latencies_ms: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0
 
+    def run_in(self, pool, n: int, seconds: float, start_at: float | None = None) -> list[dict]:
+        """The bare loop in ``n`` processes of ``pool``; each process's result."""
+        arguments = (self.home, self.fingerprints, self.signer, self.pepper, seconds, start_at)
+        return list(pool.map(bare_submissions, *([value] * n for value in arguments)))
+
     def measure(self, seconds: float) -> float:
         """Run every process for ``seconds``; return the combined rate (tips/s)."""
-        n = self.processes
-        runs = list(
-            self.pool.map(
-                bare_submissions,
-                [self.home] * n,
-                [self.fingerprints] * n,
-                [self.signer] * n,
-                [self.pepper] * n,
-                [seconds] * n,
-            )
-        )
+        runs = self.run_in(self.pool, self.processes, seconds)
         # Each process timed its own loop, so pool start-up is not counted.
         rate = sum(len(run["times"]) / sum(run["times"]) for run in runs)
         self.rates.append(rate)
@@ -236,23 +231,12 @@ def bare_at_concurrency(bare: Baseline, concurrency: int, seconds: float) -> dic
     """The bare loop in ``concurrency`` processes at once, as many as the load phase's clients:
     what the cryptography alone allows the latency of ``concurrency`` tipsters to be here."""
     spawn = multiprocessing.get_context("spawn")
-    n = concurrency
-    with ProcessPoolExecutor(n, mp_context=spawn) as pool:
+    with ProcessPoolExecutor(concurrency, mp_context=spawn) as pool:
         start_at = time.time() + 5  # every process started and imported by then
-        runs = list(
-            pool.map(
-                bare_submissions,
-                [bare.home] * n,
-                [bare.fingerprints] * n,
-                [bare.signer] * n,
-                [bare.pepper] * n,
-                [seconds] * n,
-                [start_at] * n,
-            )
-        )
+        runs = bare.run_in(pool, concurrency, seconds, start_at)
     times = [t * 1000 for run in runs for t in run["times"]]
     return {
-        "concurrency": n,
+        "concurrency": concurrency,
         "rate": len(times) / seconds,
         "p50_ms": percentile(times, 0.50),
         "p99_ms": percentile(times, 0.99),
